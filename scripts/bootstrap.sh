@@ -55,6 +55,7 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 # This checkout is the collection mailops.qmail for every tool that reads the collections path.
-mkdir -p "$MAILOPS_COLLECTIONS/ansible_collections/mailops"
-ln -sfn "$MAILOPS_REPO" "$MAILOPS_COLLECTIONS/ansible_collections/mailops/qmail"
+rm -f "$MAILOPS_COLLECTIONS/ansible_collections/mailops/qmail"
+mkdir -p "$MAILOPS_SELF/ansible_collections/mailops"
+ln -sfn "$MAILOPS_REPO" "$MAILOPS_SELF/ansible_collections/mailops/qmail"
 mailops_log "bootstrap ready: venv $(basename "$MAILOPS_VENV"), collections in $MAILOPS_COLLECTIONS"

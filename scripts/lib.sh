@@ -9,7 +9,10 @@ MAILOPS_CACHE=${MAILOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mailops-qmail}
 MAILOPS_PYTHON=${MAILOPS_PYTHON:-python3.11}
 command -v "$MAILOPS_PYTHON" >/dev/null 2>&1 || MAILOPS_PYTHON=python3
 MAILOPS_VENV=$MAILOPS_CACHE/venv-$(sha256sum "$MAILOPS_REPO/tests/requirements.txt" | cut -c1-12)
+# Dependency collections, and separately a link to this checkout as mailops.qmail, so a check can
+# put an installed copy of the collection first and the checkout not at all.
 MAILOPS_COLLECTIONS=$MAILOPS_CACHE/collections
+MAILOPS_SELF=$MAILOPS_CACHE/self
 # Community collections taken from the `ansible` wheel, because Galaxy may be unreachable.
 MAILOPS_ANSIBLE_WHEEL_VERSION=12.3.0
 MAILOPS_DEP_COLLECTIONS="containers/podman community/crypto community/general ansible/posix"
@@ -20,10 +23,10 @@ MAILOPS_IMAGE_BASE=localhost/mailops-qmail/debian12-base
 MAILOPS_IMAGE_SYSTEMD=localhost/mailops-qmail/debian12-systemd
 MAILOPS_IMAGE_EXIM4=localhost/mailops-qmail/debian12-exim4
 
-export MAILOPS_REPO MAILOPS_CACHE MAILOPS_VENV MAILOPS_COLLECTIONS
+export MAILOPS_REPO MAILOPS_CACHE MAILOPS_VENV MAILOPS_COLLECTIONS MAILOPS_SELF
 export MAILOPS_IMAGE_BASE MAILOPS_IMAGE_SYSTEMD MAILOPS_IMAGE_EXIM4
 export CONTAINERS_CONF=$MAILOPS_CACHE/containers.conf
-export ANSIBLE_COLLECTIONS_PATH=$MAILOPS_COLLECTIONS
+export ANSIBLE_COLLECTIONS_PATH=$MAILOPS_SELF:$MAILOPS_COLLECTIONS
 export ANSIBLE_CONFIG=$MAILOPS_REPO/ansible.cfg
 export PATH=$MAILOPS_VENV/bin:$PATH
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1

@@ -1,0 +1,111 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mailops.qmail developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: health
+short_description: Report the health of a qmail host
+version_added: 0.1.0
+description:
+  - Reads, without changing anything, which supervised services are up or down (and why a down
+    service is down), which TCP ports listen, the subject and expiry of the STARTTLS certificate,
+    and whether qmail binaries are installed.
+  - When qmail binaries are missing, the report says how to supply them.
+author:
+  - mailops.qmail developers (@mailops)
+attributes:
+  check_mode:
+    description: Runs the same in check mode; it never changes anything.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is nothing to diff.
+    support: none
+  idempotent:
+    description: Read-only.
+    support: full
+options:
+  scan_dir:
+    description: The daemontools scan directory (C(/etc/service) on Debian, C(/service) on Gentoo).
+    type: path
+    default: /etc/service
+  qmail_home:
+    description: Where qmail is installed.
+    type: path
+    default: /var/qmail
+  certificate:
+    description: The certificate to report on; defaults to C(control/servercert.pem) under O(qmail_home).
+    type: path
+"""
+
+EXAMPLES = r"""
+- name: Read the health of the mail server
+  mailops.qmail.health:
+    scan_dir: /etc/service
+  register: health
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ health.text.splitlines() }}"
+"""
+
+RETURN = r"""
+report:
+  description: The structured report.
+  returned: always
+  type: dict
+  contains:
+    qmail:
+      description: C(binaries_present), C(missing) binaries and, when missing, C(supply_hints).
+      type: dict
+    services:
+      description: One entry per service with C(name), C(path), C(state) (up, down, unknown), C(seconds) and C(reason).
+      type: list
+      elements: dict
+    listening_ports:
+      description: TCP ports in LISTEN state.
+      type: list
+      elements: int
+    certificate:
+      description: C(path), C(subject) and C(not_after) of the certificate, or null when there is none.
+      type: dict
+text:
+  description: The report as text, one line per fact.
+  returned: always
+  type: str
+  sample: "qmail binaries: present under /var/qmail"
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.mailops.qmail.plugins.module_utils import health
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            scan_dir=dict(type="path", default="/etc/service"),
+            qmail_home=dict(type="path", default="/var/qmail"),
+            certificate=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    certificate = params["certificate"] or os.path.join(params["qmail_home"], "control", "servercert.pem")
+
+    def run(argv):
+        return module.run_command(argv)
+
+    report = health.collect(params["scan_dir"], params["qmail_home"], certificate, run)
+    module.exit_json(changed=False, report=report, text=health.render(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Proves a Galaxy-style install works: build the collection tarball, install it into an empty
+# path, check that mailops.qmail resolves from there, and run the demo's site.yml from that copy.
+source "$(dirname "$0")/lib.sh"
+
+work=$(mktemp -d "$MAILOPS_CACHE/galaxy-check.XXXXXX")
+name=mailops-galaxy-check
+cleanup() { podman rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+ansible-galaxy collection build --output-path "$work/dist" "$MAILOPS_REPO" >/dev/null
+tarball=$(ls "$work"/dist/mailops-qmail-*.tar.gz)
+# Dependencies are already on the bench's path (Galaxy may be unreachable), hence --no-deps.
+# Only the empty target on the path, or ansible-galaxy sees the bench's link and installs nothing.
+ANSIBLE_COLLECTIONS_PATH=$work/installed ansible-galaxy collection install --no-deps -p "$work/installed" "$tarball" >/dev/null
+installed=$work/installed/ansible_collections/mailops/qmail
+[ -f "$installed/playbooks/site.yml" ] || { echo "installed collection has no playbooks/site.yml" >&2; exit 1; }
+for forbidden in .git scripts images molecule/default/.molecule tests/output; do
+  [ ! -e "$installed/$forbidden" ] || { echo "tarball carries $forbidden (see build_ignore)" >&2; exit 1; }
+done
+
+# The checkout's own link ($MAILOPS_SELF) stays off the path: only the installed copy can answer.
+export ANSIBLE_COLLECTIONS_PATH=$work/installed:$MAILOPS_COLLECTIONS
+resolved=$(ansible-doc -t module mailops.qmail.health 2>/dev/null | sed -n '1s/.*(\(.*\)).*/\1/p')
+case "$resolved" in
+  "$installed"/*) ;;
+  *) echo "mailops.qmail resolved to '$resolved', not to the installed copy" >&2; exit 1 ;;
+esac
+echo "installed $(basename "$tarball") into an empty path; mailops.qmail resolves from it"
+
+MAILOPS_DEMO_NAME=$name MAILOPS_DEMO_FRESH=1 bash "$MAILOPS_REPO/scripts/demo.sh"
+echo "mailops.qmail.site ran from the installed copy"
