@@ -14,7 +14,7 @@ PY
 mkdir -p "$HOME/.ansible/test/cache"
 cp "$MAILOPS_REPO/scripts/support/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
-stage=$MAILOPS_CACHE/ansible-test/ansible_collections/mailops/qmail
+stage=$MAILOPS_CACHE/ansible-test/$MAILOPS_CHECKOUT_KEY/ansible_collections/mailops/qmail
 mkdir -p "$stage"
 # Tracked and untracked-but-not-ignored files, so a work in progress is tested as it stands.
 (cd "$MAILOPS_REPO" && git ls-files -z --cached --others --exclude-standard) |

@@ -12,7 +12,9 @@ MAILOPS_VENV=$MAILOPS_CACHE/venv-$(sha256sum "$MAILOPS_REPO/tests/requirements.t
 # Dependency collections, and separately a link to this checkout as mailops.qmail, so a check can
 # put an installed copy of the collection first and the checkout not at all.
 MAILOPS_COLLECTIONS=$MAILOPS_CACHE/collections
-MAILOPS_SELF=$MAILOPS_CACHE/self
+# Keyed by checkout so a CI run from a fresh clone never re-points another checkout's link.
+MAILOPS_CHECKOUT_KEY=$(printf '%s' "$MAILOPS_REPO" | sha256sum | cut -c1-12)
+MAILOPS_SELF=$MAILOPS_CACHE/self/$MAILOPS_CHECKOUT_KEY
 # Community collections taken from the `ansible` wheel, because Galaxy may be unreachable.
 MAILOPS_ANSIBLE_WHEEL_VERSION=12.3.0
 MAILOPS_DEP_COLLECTIONS="containers/podman community/crypto community/general ansible/posix"
@@ -23,7 +25,7 @@ MAILOPS_IMAGE_BASE=localhost/mailops-qmail/debian12-base
 MAILOPS_IMAGE_SYSTEMD=localhost/mailops-qmail/debian12-systemd
 MAILOPS_IMAGE_EXIM4=localhost/mailops-qmail/debian12-exim4
 
-export MAILOPS_REPO MAILOPS_CACHE MAILOPS_VENV MAILOPS_COLLECTIONS MAILOPS_SELF
+export MAILOPS_REPO MAILOPS_CACHE MAILOPS_VENV MAILOPS_COLLECTIONS MAILOPS_SELF MAILOPS_CHECKOUT_KEY
 export MAILOPS_IMAGE_BASE MAILOPS_IMAGE_SYSTEMD MAILOPS_IMAGE_EXIM4
 export CONTAINERS_CONF=$MAILOPS_CACHE/containers.conf
 export ANSIBLE_COLLECTIONS_PATH=$MAILOPS_SELF:$MAILOPS_COLLECTIONS
