@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate docs/roles/*.md and docs/modules/*.md from the collection's own metadata.
 
 Role pages come from roles/*/meta/argument_specs.yml (the single source of truth for role
@@ -112,8 +111,8 @@ def module_page(module):
     if data.get("return"):
         lines += ["", "## Return values", "", "| key | type | returned | description |", "|---|---|---|---|"]
         for name, ret in sorted(data["return"].items()):
-            lines.append("| `%s` | %s | %s | %s |" % (name, ret.get("type", ""), cell(ret.get("returned", "")),
-                                                    cell(describe(ret.get("description")))))
+            lines.append("| `%s` | %s | %s | %s |" % (
+                name, ret.get("type", ""), cell(ret.get("returned", "")), cell(describe(ret.get("description")))))
     lines.append("")
     return "\n".join(lines)
 
