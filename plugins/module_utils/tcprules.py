@@ -1,0 +1,467 @@
+# -*- coding: utf-8 -*-
+# Copyright: mailops.qmail developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ucspi-tcp rules: validation of rule dicts, rendering of the source text, and compilation of
+that text into the CDB that tcpserver reads, byte for byte as ucspi-tcp 0.88's `tcprules` does.
+
+What tcprules does with each input line (and so what compile() does):
+
+* a line starting with ``#`` and an empty line are skipped; trailing spaces, tabs and the newline
+  are dropped; a line without a colon is skipped silently;
+* the key is everything before the *first* colon, byte for byte (``1.2.3.``, ``=host``, ``=``, or
+  nothing for the default rule); the rest must start with ``allow`` or ``deny``;
+* the value is ``D\\0`` for deny (nothing for allow), then ``+NAME=value\\0`` per ``,NAME=qvalueq``,
+  where the quote ``q`` is whatever character follows the ``=`` and the value runs to its next
+  occurrence;
+* a key without ``=`` and ``@`` that holds a ``-`` is a range: the number before the dash (back to
+  the previous dot) up to the number after it (to the next dot, capped at 255) each give one key;
+* every key is added in file order; duplicates are all stored, and a lookup finds the first.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import gc
+import hashlib
+import itertools
+import re
+
+from ansible_collections.mailops.qmail.plugins.module_utils import cdb
+
+_ULONG = 1 << 64
+_ENV_NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
+_HOST_LABEL = re.compile(r"\A[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+_CHUNK = 1 << 17
+_QUOTES = "\"'/|%#^~!@+;"
+MANAGED_HEADER = "# Managed by Ansible (mailops.qmail.tcprules): local changes are overwritten.\n"
+
+
+class TcpRulesError(ValueError):
+    """A rule or a source line that tcprules would refuse (or that we refuse to write)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# compiling source text (tcprules semantics)
+# ---------------------------------------------------------------------------------------------
+
+def _scan_ulong(text, lineno, line):
+    """getnum(): digits only (an empty string is 0), wrapping like a C unsigned long."""
+    if text.isdigit():
+        return int(text) % _ULONG
+    value = 0
+    for char in bytearray(text):
+        if not 48 <= char <= 57:
+            raise TcpRulesError("line %d: %r: %r in a range is not a number"
+                                % (lineno, _show(line), _show(text)))
+        value = (value * 10 + char - 48) % _ULONG
+    return value
+
+
+def _show(data):
+    return data.decode("utf-8", "backslashreplace") if isinstance(data, bytes) else data
+
+
+def _parse_instructions(rest, lineno, line):
+    """The CDB value for the part after the colon (``allow,A="x"`` ...)."""
+    if rest.startswith(b"deny"):
+        data = [b"D\x00"]
+        rest = rest[4:]
+    elif rest.startswith(b"allow"):
+        data = []
+        rest = rest[5:]
+    else:
+        raise TcpRulesError("line %d: %r: after the first colon tcprules expects allow or deny"
+                            % (lineno, _show(line)))
+    while rest:
+        if rest[:1] != b",":
+            raise TcpRulesError("line %d: %r: expected a comma before %r"
+                                % (lineno, _show(line), _show(rest)))
+        equals = rest.find(b"=")
+        if equals < 0:
+            raise TcpRulesError("line %d: %r: %r has no '='" % (lineno, _show(line), _show(rest)))
+        name = rest[1:equals + 1]
+        if equals + 1 >= len(rest):
+            raise TcpRulesError("line %d: %r: the value of %r has no opening quote"
+                                % (lineno, _show(line), _show(name[:-1])))
+        quote = rest[equals + 1:equals + 2]
+        end = rest.find(quote, equals + 2)
+        if end < 0:
+            raise TcpRulesError("line %d: %r: the value of %r has no closing %r"
+                                % (lineno, _show(line), _show(name[:-1]), _show(quote)))
+        data.append(b"+" + name + rest[equals + 2:end] + b"\x00")
+        rest = rest[end + 1:]
+    return b"".join(data)
+
+
+def _range_keys(address, lineno, line):
+    dash = address.find(b"-")
+    left = address.rfind(b".", 0, dash) + 1
+    right = address.find(b".", dash + 1)
+    if right < 0:
+        right = len(address)
+    bottom = _scan_ulong(address[left:dash], lineno, line)
+    top = min(_scan_ulong(address[dash + 1:right], lineno, line), 255)
+    head, tail = address[:left], address[right:]
+    return [head + str(number).encode("ascii") + tail for number in range(bottom, top + 1)]
+
+
+def parse_source(text):
+    """Return (keys, values): the CDB records tcprules makes from the source text (bytes).
+
+    Raises TcpRulesError naming the line number, the line and the reason, where tcprules fails.
+    """
+    if not isinstance(text, bytes):
+        text = text.encode("utf-8")
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small objects, none of them cyclic
+    try:
+        if len(text) <= _CHUNK:
+            return _parse_bulk(text)
+        # Slices of whole lines keep each step's working set in the CPU caches.
+        keys = []
+        values = []
+        start = 0
+        while start < len(text):
+            end = text.find(b"\n", start + _CHUNK)
+            end = len(text) if end < 0 else end + 1
+            chunk_keys, chunk_values = _parse_bulk(text[start:end])
+            keys += chunk_keys
+            values += chunk_values
+            start = end
+        return keys, values
+    except TcpRulesError:
+        # The line-by-line parser finds the first bad line and names it.
+        return _parse_lines(text)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+# One match per line tcprules reads: (range flag, address, rest). The flag group is non-empty when
+# the address (up to the first colon) has a '-' and no '=' or '@': a range to expand.
+_RULE_LINE = re.compile(rb"^(?!#)(?=([^:\n=@]*-[^:\n=@]*:))?([^:\n]*):(.*)$", re.MULTILINE)
+
+
+def _parse_bulk(text):
+    """parse_source() with the per-line work done by one regular expression over the text."""
+    matches = _RULE_LINE.findall(text)
+    if not matches:
+        return [], []
+    flags, addresses, rests = zip(*matches)
+    if b" \n" in text or b"\t\n" in text or text.endswith((b" ", b"\t")):
+        rests = [rest.rstrip(b" \t") for rest in rests]
+    instructions = dict((rest, _parse_instructions(rest, 0, rest)) for rest in set(rests))
+    keys = list(addresses)
+    values = list(map(instructions.__getitem__, rests))
+    if any(flags):
+        return _expand_ranges(keys, values, itertools.compress(range(len(keys)), flags))
+    return keys, values
+
+
+def _expand_ranges(keys, values, ranges):
+    """Replace each range key by the keys it stands for, in one pass."""
+    new_keys = []
+    new_values = []
+    done = 0
+    for index in ranges:
+        new_keys += keys[done:index]
+        new_values += values[done:index]
+        expanded = _range_keys(keys[index], 0, keys[index])
+        new_keys += expanded
+        new_values += [values[index]] * len(expanded)
+        done = index + 1
+    new_keys += keys[done:]
+    new_values += values[done:]
+    return new_keys, new_values
+
+
+def _parse_lines(text):
+    keys = []
+    values = []
+    add_key = keys.append
+    add_value = values.append
+    instructions = {}
+    lines = text.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for lineno, line in enumerate(lines, 1):
+        if not line or line[:1] == b"#":
+            continue
+        line = line.rstrip(b" \t\n")
+        address, colon, rest = line.partition(b":")
+        if not colon:
+            continue
+        value = instructions.get(rest)
+        if value is None:
+            value = instructions[rest] = _parse_instructions(rest, lineno, line)
+        if b"-" in address and b"=" not in address and b"@" not in address:
+            for key in _range_keys(address, lineno, line):
+                add_key(key)
+                add_value(value)
+        else:
+            add_key(address)
+            add_value(value)
+    return keys, values
+
+
+def compile_source(text):
+    """The CDB (bytes) that `tcprules` writes for the source text."""
+    keys, values = parse_source(text)
+    return cdb.make(keys, values)
+
+
+def cdb_matches(text, data):
+    """Tell whether `data` (an existing CDB, or None) is what compile_source(text) would write."""
+    if data is None:
+        return False
+    keys, values = parse_source(text)
+    return cdb.verify(data, keys, values)
+
+
+# ---------------------------------------------------------------------------------------------
+# rules given as data: validation and rendering
+# ---------------------------------------------------------------------------------------------
+
+def _octet(text, field, value):
+    if not text.isdigit() or len(text) > 3 or int(text) > 255:
+        raise TcpRulesError("%s: %r: %r is not a number from 0 to 255" % (field, value, text))
+    if len(text) > 1 and text.startswith("0"):
+        raise TcpRulesError("%s: %r: %r has a leading zero and would never match (tcpserver looks "
+                            "up addresses as 192.0.2.1, never 192.000.002.001)" % (field, value, text))
+    return int(text)
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# The common forms, recognised in one step: a full address or a prefix ending in a dot.
+_PLAIN_ADDRESS = re.compile(r"\A(?:(?:%s\.){3}%s|(?:%s\.){1,3})\Z" % (_OCTET, _OCTET, _OCTET))
+_PLAIN_NAME = re.compile(r"\A=\.?(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+                         r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+
+
+def _hostname(name, field, value):
+    labels = name.split(".")
+    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise TcpRulesError("%s: %r is not a host name (letters, digits, '-', '_' in dot-separated "
+                            "labels)" % (field, value))
+
+
+def _cidr(address, field, value):
+    base, _slash, length = address.partition("/")
+    parts = base.split(".")
+    if len(parts) != 4 or not length.isdigit() or int(length) > 32:
+        raise TcpRulesError("%s: %r is not an IPv4 network such as 192.0.2.0/24" % (field, value))
+    octets = [_octet(part, field, value) for part in parts]
+    bits = int(length)
+    number = 0
+    for octet in octets:
+        number = number * 256 + octet
+    if number & ((1 << (32 - bits)) - 1):
+        network = number & ~((1 << (32 - bits)) - 1)
+        raise TcpRulesError("%s: %r has host bits set; the network is %s/%d"
+                            % (field, value, ".".join(str(network >> s & 255) for s in (24, 16, 8, 0)),
+                               bits))
+    full, partial = divmod(bits, 8)
+    head = octets[:full]
+    if not partial:
+        if full == 4:
+            return ".".join(str(o) for o in octets)
+        return "".join("%d." % o for o in head)
+    low = octets[full]
+    high = low + (1 << (8 - partial)) - 1
+    text = ".".join(str(o) for o in head + ["%d-%d" % (low, high)])
+    return text if full == 3 else text + "."
+
+
+def normalize_match(match, field="match"):
+    """Validate one rule's match and return the address as tcprules writes it.
+
+    Accepted: '' (the default rule), '=' (any host with a name), '=host.example.com',
+    '=.example.com', an IPv4 address, a prefix ending in a dot ('192.0.2.'), a range in one octet
+    ('192.0.2.10-20', '10.1-3.'), and a CIDR network (turned into a prefix or a range).
+    """
+    if match is None:
+        match = ""
+    if not isinstance(match, str):
+        raise TcpRulesError("%s: %r must be a string" % (field, match))
+    if _PLAIN_ADDRESS.match(match) or (len(match) < 256 and _PLAIN_NAME.match(match)):
+        return match
+    value = match
+    if any(char in match for char in ":,\n\r\t \x00"):
+        raise TcpRulesError("%s: %r contains a colon, comma, whitespace or newline, which would "
+                            "break the rules file" % (field, value))
+    if match == "" or match == "=":
+        return match
+    if match.startswith("="):
+        name = match[1:]
+        _hostname(name[1:] if name.startswith(".") else name, field, value)
+        return match
+    if "@" in match:
+        raise TcpRulesError("%s: %r: TCPREMOTEINFO rules (user@address) are not supported"
+                            % (field, value))
+    if "/" in match:
+        return _cidr(match, field, value)
+    if re.match(r"\A[0-9a-fA-F]*:", match) or match.count(":"):
+        raise TcpRulesError("%s: %r: IPv6 is not supported by ucspi-tcp 0.88" % (field, value))
+    prefix = match.endswith(".")
+    parts = (match[:-1] if prefix else match).split(".")
+    if len(parts) > 4 or (len(parts) == 4 and prefix):
+        raise TcpRulesError("%s: %r has more than four octets" % (field, value))
+    if len([part for part in parts if "-" in part]) > 1:
+        raise TcpRulesError("%s: %r: tcprules allows a range in one octet only" % (field, value))
+    if not prefix and len(parts) != 4:
+        if not all(part.isdigit() for part in parts if "-" not in part):
+            _hostname(match, field, value)
+            raise TcpRulesError("%s: %r looks like a host name; write '=%s' to match the name "
+                                "the client's address resolves to" % (field, value, match))
+        raise TcpRulesError("%s: %r is neither a full IPv4 address nor a prefix ending in '.' "
+                            "(in YAML, quote prefixes: '127.' unquoted is the number 127.0)"
+                            % (field, value))
+    for part in parts:
+        if "-" in part:
+            low, _dash, high = part.partition("-")
+            if _octet(low, field, value) > _octet(high, field, value):
+                raise TcpRulesError("%s: %r: the range %s is empty" % (field, value, part))
+        else:
+            _octet(part, field, value)
+    return match
+
+
+def _quote(value, field):
+    for quote in _QUOTES:
+        if quote not in value:
+            return quote + value + quote
+    raise TcpRulesError("%s: %r uses every quote character tcprules could use (%s)"
+                        % (field, value, _QUOTES))
+
+
+def _env_value(value, field):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TcpRulesError("%s: %r must be a string or an integer (quote 'true'/'false')"
+                            % (field, value))
+    value = str(value)
+    if "\n" in value or "\r" in value or "\x00" in value:
+        raise TcpRulesError("%s: %r contains a newline or NUL" % (field, value))
+    return value
+
+
+_RULE_KEYS = frozenset(("match", "action", "env", "comment"))
+
+
+def _render_env(env, where):
+    suffix = ""
+    for name in env:
+        field = "%s.env.%s" % (where, name)
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise TcpRulesError("%s: %r is not a variable name (letters, digits, '_')"
+                                % (field, name))
+        suffix += "," + name + "=" + _quote(_env_value(env[name], field), field)
+    return suffix
+
+
+def render_rule(rule, index=0, env_cache=None):
+    """The source line(s) for one rule dict: {match, action, env, comment}.
+
+    env_cache (a dict) lets a caller rendering many rules check and quote each distinct set of
+    environment variables once.
+    """
+    if not isinstance(rule, dict):
+        raise TcpRulesError("rules[%d]: %r must be a dict with match, action, env, comment"
+                            % (index, rule))
+    if not _RULE_KEYS.issuperset(rule):
+        raise TcpRulesError("rules[%d]: unknown key(s) %s; accepted: match, action, env, comment"
+                            % (index, ", ".join(sorted(str(key) for key in set(rule) - _RULE_KEYS))))
+    address = normalize_match(rule.get("match", ""), "rules[%d].match" % index)
+    action = rule.get("action") or "allow"
+    if action != "allow" and action != "deny":
+        raise TcpRulesError("rules[%d].action: %r must be allow or deny" % (index, action))
+    line = address + ":" + action
+    env = rule.get("env")
+    if env:
+        if not isinstance(env, dict):
+            raise TcpRulesError("rules[%d].env: %r must be a dict of NAME: value" % (index, env))
+        try:
+            signature = tuple(env.items())
+            suffix = None if env_cache is None else env_cache.get(signature)
+        except TypeError:  # an unhashable value: _render_env names it
+            signature = suffix = None
+        if suffix is None:
+            suffix = _render_env(env, "rules[%d]" % index)
+            if env_cache is not None and signature is not None:
+                env_cache[signature] = suffix
+        line += suffix
+    comment = rule.get("comment")
+    if comment:
+        return "".join(("# " + text).rstrip() + "\n" for text in str(comment).splitlines()) + line + "\n"
+    return line + "\n"
+
+
+def render(rules, header=True):
+    """The whole source text for a list of rule dicts (validated; raises TcpRulesError)."""
+    if not isinstance(rules, list):
+        raise TcpRulesError("rules: %r must be a list of rule dicts" % (rules,))
+    env_cache = {}
+    parts = [MANAGED_HEADER] if header else []
+    parts.extend(render_rule(rule, index, env_cache) for index, rule in enumerate(rules))
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# deciding what to write
+# ---------------------------------------------------------------------------------------------
+
+STAMP_PREFIX = "# cdb-sha256: "
+STAMP_NOTE = " (the rules file compiled; lets mailops.qmail.tcprules skip unchanged rebuilds)\n"
+
+
+def _stamp(cdb_bytes):
+    return STAMP_PREFIX + hashlib.sha256(cdb_bytes).hexdigest() + STAMP_NOTE
+
+
+def source_text(body, cdb_bytes):
+    """The whole source file: managed header, the CDB's fingerprint, then the rules."""
+    return (MANAGED_HEADER + _stamp(cdb_bytes) + body).encode("utf-8")
+
+
+def up_to_date(body, current_source, current_cdb):
+    """Tell, without compiling, whether both files already hold what `body` (rules text) needs.
+
+    The source file we write carries the SHA-256 of the CDB compiled from it. When the current
+    source is exactly the header, the fingerprint of the *current* CDB's bytes and the wanted
+    rules, the CDB is what those rules compile to: it was written from them (by this module, or
+    by `tcprules`, whose output is byte-identical). A hand-edited or corrupt CDB has another
+    fingerprint, so it fails this test and is rebuilt.
+    """
+    if current_source is None or current_cdb is None:
+        return False
+    return current_source == source_text(body, current_cdb)
+
+
+def plan(rules, current_source, current_cdb):
+    """Validate the rules and return {source, cdb, source_changed, cdb_changed, compiled}.
+
+    source and cdb are the wanted bytes (the current ones when they are up to date, in which case
+    nothing was compiled). Raises TcpRulesError before anything could be written.
+    """
+    body = render(rules, header=False)
+    if up_to_date(body, current_source, current_cdb):
+        return dict(source=current_source, cdb=current_cdb, source_changed=False,
+                    cdb_changed=False, compiled=False)
+    keys, values = parse_source(body)
+    wanted_cdb = cdb.make(keys, values)
+    wanted_source = source_text(body, wanted_cdb)
+    return dict(source=wanted_source, cdb=wanted_cdb,
+                source_changed=wanted_source != current_source,
+                cdb_changed=wanted_cdb != current_cdb, compiled=True)
+
+
+def describe_cdb(data):
+    """A one-line summary of a CDB for diffs: record count and fingerprint, or why it is bad."""
+    if data is None:
+        return ""
+    fingerprint = hashlib.sha256(data).hexdigest()
+    try:
+        records = len(cdb.read(data))
+    except cdb.CdbError as exc:
+        return "corrupt CDB (%s), %d bytes, sha256 %s\n" % (exc, len(data), fingerprint)
+    return "%d records, %d bytes, sha256 %s\n" % (records, len(data), fingerprint)

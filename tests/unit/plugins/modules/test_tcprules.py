@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: mailops.qmail developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tcprules module end to end: both files, idempotence on content, corrupt CDBs, check/diff."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import json
+import os
+import pwd
+import subprocess
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.mailops.qmail.plugins.module_utils import _io
+from ansible_collections.mailops.qmail.plugins.modules import tcprules
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+RULES = [dict(match="127.", env={"RELAYCLIENT": ""}),
+         dict(match="192.0.2.0/24", comment="office", env={"RELAYCLIENT": ""}),
+         dict(match="198.51.100.1-9", action="deny"),
+         dict(match="", env={"SMTPAUTH": "!"})]
+
+
+def run(capsys, check=False, diff=False, **args):
+    args.setdefault("owner", ME)
+    args.setdefault("group", MY_GROUP)
+    args.update(_ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            tcprules.main()
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def src(tmp_path):
+    return tmp_path / "tcp.smtp"
+
+
+def cdb_of(src):
+    return src.parent / (src.name + ".cdb")
+
+
+def test_writes_source_and_cdb_then_is_idempotent(capsys, src):
+    result = run(capsys, path=str(src), rules=RULES)
+    assert result["changed"] and result["cdb_rebuilt"] and result["rules"] == 4
+    text = src.read_text()
+    assert "127.:allow,RELAYCLIENT=\"\"\n# office\n192.0.2.:allow" in text
+    assert cdb_of(src).exists()
+    again = run(capsys, path=str(src), rules=RULES)
+    assert again["changed"] is False and again["cdb_rebuilt"] is False
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/tcprules", os.X_OK), reason="ucspi-tcp's tcprules is not installed")
+def test_cdb_equals_real_tcprules_output_of_the_written_source(capsys, src, tmp_path):
+    run(capsys, path=str(src), rules=RULES)
+    with open(str(src), "rb") as handle:
+        subprocess.run(["/usr/bin/tcprules", str(tmp_path / "real.cdb"), str(tmp_path / "real.tmp")],
+                       stdin=handle, check=True)
+    assert (tmp_path / "real.cdb").read_bytes() == cdb_of(src).read_bytes()
+
+
+def test_hand_edited_or_corrupt_cdb_is_rebuilt(capsys, src):
+    run(capsys, path=str(src), rules=RULES)
+    good = cdb_of(src).read_bytes()
+    cdb_of(src).write_bytes(good[:3000] + b"!" + good[3001:])
+    result = run(capsys, path=str(src), rules=RULES)
+    assert result["changed"] and result["cdb_rebuilt"] and not result["source_changed"]
+    assert cdb_of(src).read_bytes() == good
+    cdb_of(src).write_bytes(b"garbage")
+    assert run(capsys, path=str(src), rules=RULES)["cdb_rebuilt"] is True
+    os.unlink(str(cdb_of(src)))
+    assert run(capsys, path=str(src), rules=RULES)["cdb_rebuilt"] is True
+    assert cdb_of(src).read_bytes() == good
+
+
+def test_hand_edited_source_is_rewritten_cdb_kept(capsys, src):
+    run(capsys, path=str(src), rules=RULES)
+    with open(str(src), "a") as handle:
+        handle.write("10.:allow\n")
+    result = run(capsys, path=str(src), rules=RULES)
+    assert result["source_changed"] and not result["cdb_rebuilt"]
+
+
+def test_check_mode(capsys, src):
+    result = run(capsys, check=True, path=str(src), rules=RULES)
+    assert result["changed"] and not src.exists() and not cdb_of(src).exists()
+    run(capsys, path=str(src), rules=RULES)
+    assert run(capsys, check=True, path=str(src), rules=RULES)["changed"] is False
+    changed = run(capsys, check=True, path=str(src), rules=RULES[:1])
+    assert changed["changed"] and changed["cdb_rebuilt"]
+
+
+def test_diff_of_source_and_cdb_summary(capsys, src):
+    run(capsys, path=str(src), rules=RULES)
+    result = run(capsys, diff=True, path=str(src), rules=RULES[:1])
+    source_diff, cdb_diff = result["diff"]
+    assert "192.0.2.:allow" in source_diff["before"] and "192.0.2." not in source_diff["after"]
+    assert cdb_diff["after"].startswith("1 records")
+    assert cdb_diff["before_header"] == str(cdb_of(src))
+
+
+def test_custom_cdb_path_and_mode(capsys, src, tmp_path):
+    target = tmp_path / "rules.cdb"
+    run(capsys, path=str(src), cdb=str(target), rules=RULES, mode="0640")
+    assert target.exists() and oct(os.stat(str(target)).st_mode & 0o777) == "0o640"
+    os.chmod(str(target), 0o644)
+    result = run(capsys, path=str(src), cdb=str(target), rules=RULES, mode="0640")
+    assert result["cdb_rebuilt"] and not result["source_changed"]
+
+
+@pytest.mark.parametrize("rule, message", [
+    (dict(match="192.0.2.1/24"), "rules[1].match: '192.0.2.1/24' has host bits set"),
+    (dict(match="mail.example.com"), "rules[1].match"),
+    (dict(match="1.", env={"A B": "x"}), "rules[1].env.A B"),
+])
+def test_bad_rule_fails_and_leaves_both_files(capsys, src, rule, message):
+    run(capsys, path=str(src), rules=RULES)
+    before = (src.read_bytes(), cdb_of(src).read_bytes())
+    result = run(capsys, path=str(src), rules=[RULES[0], rule])
+    assert result["failed"] and message in result["msg"]
+    assert (src.read_bytes(), cdb_of(src).read_bytes()) == before
+
+
+def test_atomic_write_failure_keeps_the_old_files(capsys, src, monkeypatch):
+    run(capsys, path=str(src), rules=RULES)
+    before = (src.read_bytes(), cdb_of(src).read_bytes())
+
+    def broken_rename(old, new):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_io.os, "rename", broken_rename)
+    result = run(capsys, path=str(src), rules=RULES[:2])
+    assert result["failed"] and "No space left" in result["msg"]
+    assert (src.read_bytes(), cdb_of(src).read_bytes()) == before
+    assert sorted(os.listdir(str(src.parent))) == ["tcp.smtp", "tcp.smtp.cdb"]
