@@ -131,9 +131,10 @@ def defaults_drift(role):
     for name, value in sorted(defaults.items()):
         if name not in options:
             problems.append("%s: defaults/main.yml sets %s, which argument_specs does not declare" % (role, name))
-        elif "default" not in options[name]:
+        elif "default" not in options[name] and value is not None:
+            # Ansible's argument validation treats a spec without a default as None.
             problems.append("%s: %s has a default in defaults/main.yml (%r) but none in argument_specs" % (role, name, value))
-        elif options[name]["default"] != value:
+        elif options[name].get("default") != value:
             problems.append("%s: %s defaults to %r in defaults/main.yml but %r in argument_specs"
                             % (role, name, value, options[name]["default"]))
     for name, spec in sorted(options.items()):

@@ -66,3 +66,11 @@ def test_check_fails_on_a_page_for_a_role_that_is_gone(root):
     result = run(root, "--check")
     assert result.returncode == 1
     assert "no longer exists" in result.stderr
+
+
+def test_check_accepts_null_default_for_an_option_without_default(root):
+    specs = root / "roles" / "demo" / "meta" / "argument_specs.yml"
+    specs.write_text(SPECS + "      demo_host:\n        type: str\n        description: Optional host.\n")
+    (root / "roles" / "demo" / "defaults" / "main.yml").write_text("---\ndemo_port: 25\ndemo_host: null\n")
+    run(root)
+    assert run(root, "--check").returncode == 0
