@@ -25,6 +25,8 @@ all:
   hosts:
     $name:
       ansible_connection: containers.podman.podman
+      # podman exec is already root, and the minimal image has no sudo.
+      ansible_become: false
 INV
 
 mailops_log "running mailops.qmail.site on $name"

@@ -20,7 +20,7 @@ SVSTAT_RE = re.compile(r"^(?P<path>\S+): (?P<state>up|down)(?: \(pid (?P<pid>\d+
 # Ways to give the collection qmail binaries, shown whenever they are missing.
 SUPPLY_HINTS = [
     "set MAILOPS_QMAIL_IMAGE to a local image with qmail installed under /var/qmail (demo and tests)",
-    "set qmail_install_method: package and qmail_package_file to a .deb you built or were given",
+    "set qmail_install_method: package and qmail_package_path to a .deb you built or were given",
     "install qmail under /var/qmail yourself and set qmail_install_method: existing "
     "(on Gentoo, qmail_install_method: emerge installs it)",
 ]

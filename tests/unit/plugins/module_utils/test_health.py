@@ -90,7 +90,7 @@ def test_render_names_the_three_ways_to_supply_qmail_when_missing(tmp_path):
                             run=None, proc_net=())
     text = health.render(report)
     assert "qmail binaries: NOT available" in text
-    assert "MAILOPS_QMAIL_IMAGE" in text and "qmail_package_file" in text and "existing" in text
+    assert "MAILOPS_QMAIL_IMAGE" in text and "qmail_package_path" in text and "existing" in text
     assert "certificate: none installed" in text
 
 
