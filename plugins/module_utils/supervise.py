@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# Copyright: mailops.qmail developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Declare one daemontools service: the logic behind the mailops.qmail.supervise module.
+
+A service is a directory (run script, optional envdir, optional log/ with a multilog run script,
+optional `down` file) linked into svscan's scan directory. `Service.plan()` compares the wanted
+state with the disk and returns the changes without touching anything; `Service.apply()` makes
+them, then signals supervise through `svc` only for what changed: `-t` when run/env changed, `-d`
+when a `down` file was just added, `-u` when it was just removed, `-dx` before a link is removed
+(as the daemontools documentation asks). The module only wires Ansible to this class, so unit
+tests drive it with a fake command runner and a temporary directory.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import pwd
+import re
+import shutil
+
+from ansible_collections.mailops.qmail.plugins.module_utils._io import (
+    FileWriteError,
+    attributes_differ,
+    read_bytes,
+    remove,
+    set_attributes,
+    text_diff,
+    write_atomic,
+)
+
+MASK = "********"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+
+
+class SuperviseError(Exception):
+    """Bad input or a state the module must not touch; the message names the field."""
+
+
+def log_run_script(log_user, log_dir, log_size, log_count):
+    """The log/run script: multilog as the log user, timestamps, ~2.5 MB files as on Gentoo."""
+    return ("#!/bin/sh\n"
+            "exec setuidgid %s multilog t s%d n%d %s\n" % (log_user, log_size, log_count, log_dir))
+
+
+def env_file_content(value):
+    """envdir reads the first line of each file; an empty file would unset the variable."""
+    return ("%s\n" % value).encode("utf-8")
+
+
+def parse_svstat(output):
+    """Return True (up), False (down or supervise not running) or None from svstat's output."""
+    text = output.strip()
+    if ": up " in text or text.endswith(": up"):
+        return True
+    if ": down" in text or "supervise not running" in text or "unable to" in text:
+        return False
+    return None
+
+
+def validate(params):
+    """Check the parameters; raise SuperviseError naming the field and the value."""
+    name = params["name"]
+    if not SERVICE_NAME.match(name or ""):
+        raise SuperviseError("name %r is not a valid service name (letters, digits, '.', '_', '@', '-'; "
+                             "no slash, not starting with a dot)" % (name,))
+    for field in ("service_dir", "scan_dir", "log_dir"):
+        value = params.get(field)
+        if value is not None and not os.path.isabs(value):
+            raise SuperviseError("%s %r must be an absolute path" % (field, value))
+    if params["state"] == "present" and not params.get("run"):
+        raise SuperviseError("run is required (the run script's content) when state is present")
+    if params.get("run") and not params["run"].startswith("#!"):
+        raise SuperviseError("run must start with an interpreter line such as '#!/bin/sh', got %r"
+                             % params["run"][:30])
+    if params["log_size"] < 4096:
+        raise SuperviseError("log_size %r is too small: multilog needs at least 4096 bytes"
+                             % params["log_size"])
+    if params["log_count"] < 2:
+        raise SuperviseError("log_count %r is too small: multilog keeps at least 2 files"
+                             % params["log_count"])
+    if params.get("log_user") and not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", params["log_user"]):
+        raise SuperviseError("log_user %r is not a valid user name" % params["log_user"])
+    for key, value in (params.get("env") or {}).items():
+        if not ENV_NAME.match(key):
+            raise SuperviseError("env key %r is not a valid environment variable name" % key)
+        if "\n" in str(value) or "\0" in str(value):
+            raise SuperviseError("env value of %r contains a newline or NUL byte; envdir reads one line" % key)
+    for key in params.get("secret_env") or []:
+        if key not in (params.get("env") or {}):
+            raise SuperviseError("secret_env names %r, which is not a key of env" % key)
+
+
+class Service(object):
+    """One daemontools service; `runner` is an object with run(argv) -> (rc, out, err) and
+    which(name) -> path or None (the module passes AnsibleModule's run_command/get_bin_path)."""
+
+    def __init__(self, params, runner, check_mode=False):
+        validate(params)
+        self.p = params
+        self.runner = runner
+        self.check_mode = check_mode
+        self.name = params["name"]
+        self.dir = params.get("service_dir") or os.path.join("/var/qmail/supervise", self.name)
+        self.link = os.path.join(params["scan_dir"], self.name)
+        self.log_dir = params.get("log_dir") or os.path.join("/var/log/qmail", self.name)
+        self.secret = set(params.get("secret_env") or [])
+        self.changes = []
+        self.diff = []
+        self.warnings = []
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _record(self, message):
+        self.changes.append(message)
+
+    def _svc(self, flag, path):
+        """Send svc FLAG to a service dir whose supervise runs; return True when sent."""
+        if self.check_mode or not self.supervised(path):
+            return False
+        svc = self.runner.which("svc")
+        rc, out, err = self.runner.run([svc, flag, path])
+        if rc != 0:
+            raise SuperviseError("svc %s %s failed (rc=%s): %s" % (flag, path, rc, (err or out).strip()))
+        return True
+
+    def supervised(self, path):
+        """True when a supervise process runs for the service dir (svok exits 0)."""
+        svok = self.runner.which("svok")
+        if not svok or not os.path.isdir(path):
+            return False
+        rc, dummy, dummy2 = self.runner.run([svok, path])
+        return rc == 0
+
+    def status(self):
+        svstat = self.runner.which("svstat")
+        if not svstat or not os.path.isdir(self.dir):
+            return None
+        dummy, out, err = self.runner.run([svstat, self.dir])
+        return parse_svstat(out + err)
+
+    def _ensure_dir(self, path, owner="root", group=None, mode="0755"):
+        if not os.path.isdir(path):
+            if os.path.lexists(path):
+                raise SuperviseError("%s exists but is not a directory; remove it first" % path)
+            self._record("create directory %s" % path)
+            if not self.check_mode:
+                os.makedirs(path)
+                set_attributes(path, owner, group, mode)
+            return True
+        try:
+            differ = attributes_differ(path, owner, group, mode)
+        except FileWriteError:
+            if not self.check_mode:
+                raise
+            differ = True
+        if differ:
+            self._record("set owner/mode of %s" % path)
+            if not self.check_mode:
+                set_attributes(path, owner, group, mode)
+            return True
+        return False
+
+    def _ensure_file(self, path, content, mode, display=None, owner="root", group=None):
+        """Write content when it differs; display is the text shown in the diff (masked)."""
+        before = read_bytes(path)
+        if before == content:
+            if attributes_differ(path, owner, group, mode):
+                self._record("set owner/mode of %s" % path)
+                if not self.check_mode:
+                    set_attributes(path, owner, group, mode)
+                return True
+            return False
+        shown_after = display if display is not None else content.decode("utf-8", "replace")
+        shown_before = None
+        if before is not None:
+            shown_before = MASK + "\n" if display is not None else before.decode("utf-8", "replace")
+        self.diff.append(text_diff(path, shown_before, shown_after))
+        self._record("%s %s" % ("update" if before is not None else "create", path))
+        if not self.check_mode:
+            write_atomic(path, content, owner, group, mode)
+        return True
+
+    def _ensure_absent(self, path):
+        if not os.path.lexists(path):
+            return False
+        self._record("remove %s" % path)
+        if not self.check_mode:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                remove(path)
+        return True
+
+    def _log_group(self):
+        try:
+            return pwd.getpwnam(self.p["log_user"]).pw_gid
+        except KeyError:
+            if self.check_mode:
+                self.warnings.append("log_user %r does not exist yet; assuming it will be created"
+                                     % self.p["log_user"])
+                return None
+            raise SuperviseError("log_user %r does not exist; create the account first (role mailops.qmail.qmail)"
+                                 % self.p["log_user"])
+
+    # ---- state present -------------------------------------------------------------------
+    def _present(self, result):
+        self._ensure_dir(self.dir)
+        run_changed = self._ensure_file(os.path.join(self.dir, "run"),
+                                        self.p["run"].encode("utf-8"), "0755")
+        env_changed = self._env()
+        log_run_changed = self._log()
+        down_path = os.path.join(self.dir, "down")
+        down_added = down_removed = False
+        if self.p["down"] and not os.path.lexists(down_path):
+            self._record("create %s" % down_path)
+            down_added = True
+            if not self.check_mode:
+                write_atomic(down_path, b"", "root", None, "0644")
+        elif not self.p["down"]:
+            down_removed = self._ensure_absent(down_path)
+        self._link()
+
+        if self.p["restart"] and (run_changed or env_changed) and not self.p["down"]:
+            if self.supervised(self.dir):
+                self._record("restart %s (svc -t)" % self.name)
+                result["restarted"] = self._svc("-t", self.dir) or self.check_mode
+        if log_run_changed and self.p["restart"]:
+            self._svc("-t", os.path.join(self.dir, "log"))
+        if down_added and self.status():
+            self._record("stop %s (svc -d)" % self.name)
+            self._svc("-d", self.dir)
+        if down_removed and self.supervised(self.dir) and self.status() is False:
+            self._record("start %s (svc -u)" % self.name)
+            self._svc("-u", self.dir)
+
+    def _env(self):
+        env = self.p.get("env")
+        if env is None:
+            return False
+        env_dir = os.path.join(self.dir, "env")
+        changed = self._ensure_dir(env_dir)
+        for key in sorted(env):
+            secret = key in self.secret
+            value = "" if env[key] is None else str(env[key])
+            changed = self._ensure_file(os.path.join(env_dir, key), env_file_content(value),
+                                        "0600" if secret else "0644",
+                                        display=(MASK + "\n") if secret else None) or changed
+        if os.path.isdir(env_dir):
+            for stale in sorted(os.listdir(env_dir)):
+                if stale not in env and not stale.startswith("."):
+                    changed = self._ensure_absent(os.path.join(env_dir, stale)) or changed
+        return changed
+
+    def _log(self):
+        log_service = os.path.join(self.dir, "log")
+        if not self.p["log"]:
+            if os.path.lexists(log_service):
+                self._svc("-dx", log_service)
+                self._ensure_absent(log_service)
+            return False
+        gid = self._log_group()
+        parent = os.path.dirname(self.log_dir)
+        if not os.path.isdir(parent):
+            self._record("create directory %s" % parent)
+            if not self.check_mode:
+                os.makedirs(parent, 0o755)
+        if gid is None:
+            self._record("create %s owned by %s" % (self.log_dir, self.p["log_user"]))
+        else:
+            self._ensure_dir(self.log_dir, self.p["log_user"], gid, "0750")
+        self._ensure_dir(log_service)
+        content = log_run_script(self.p["log_user"], self.log_dir, self.p["log_size"], self.p["log_count"])
+        return self._ensure_file(os.path.join(log_service, "run"), content.encode("utf-8"), "0755")
+
+    def _link(self):
+        link = self.link
+        if not self.p["enabled"]:
+            if os.path.islink(link):
+                self._svc("-dx", self.dir)
+                if self.p["log"]:
+                    self._svc("-dx", os.path.join(self.dir, "log"))
+                self._ensure_absent(link)
+            return
+        if os.path.lexists(link) and not os.path.islink(link):
+            raise SuperviseError("%s exists and is not a symbolic link; move it away so the service "
+                                 "can be linked to %s" % (link, self.dir))
+        if os.path.islink(link) and os.readlink(link) == self.dir:
+            return
+        if not os.path.isdir(self.p["scan_dir"]) and not self.check_mode:
+            raise SuperviseError("scan_dir %s does not exist; install daemontools first (role mailops.qmail.daemontools)"
+                                 % self.p["scan_dir"])
+        before = os.readlink(link) if os.path.islink(link) else None
+        self.diff.append({"before_header": link, "after_header": link,
+                          "before": "" if before is None else "-> %s\n" % before,
+                          "after": "-> %s\n" % self.dir})
+        self._record("link %s -> %s" % (link, self.dir))
+        if not self.check_mode:
+            tmp = os.path.join(self.p["scan_dir"], ".%s.tmp" % self.name)
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            os.symlink(self.dir, tmp)
+            os.rename(tmp, link)
+
+    # ---- other states --------------------------------------------------------------------
+    def _absent(self):
+        if os.path.islink(self.link):
+            self._svc("-dx", self.dir)
+            self._svc("-dx", os.path.join(self.dir, "log"))
+            self._ensure_absent(self.link)
+        elif os.path.lexists(self.link):
+            raise SuperviseError("%s is not a symbolic link; not removing it" % self.link)
+        self._ensure_absent(self.dir)
+
+    def _signal(self, flag, verb, result):
+        """Signal a service that is up; a down or unsupervised one reads its config when it starts."""
+        if self.supervised(self.dir) and self.status():
+            self._record("%s %s (svc %s)" % (verb, self.name, flag))
+            result["restarted"] = flag == "-t"
+            self._svc(flag, self.dir)
+
+    def run(self):
+        """Bring the service to the wanted state; return the module result (without 'diff')."""
+        result = {"service_dir": self.dir, "restarted": False}
+        state = self.p["state"]
+        try:
+            if state == "present":
+                self._present(result)
+            elif state == "absent":
+                self._absent()
+            elif state == "restarted":
+                self._signal("-t", "restart", result)
+            elif state == "reloaded":
+                self._signal("-h", "reload", result)
+        except (OSError, FileWriteError) as exc:
+            raise SuperviseError("service %s: %s" % (self.name, exc))
+        result["changed"] = bool(self.changes)
+        result["changes"] = self.changes
+        result["running"] = self.status() if state != "absent" else False
+        return result
