@@ -22,6 +22,8 @@ FLAVOURS = {
         "smtpd_auth_mechanisms": ["PLAIN", "LOGIN", "CRAM-MD5"],
         # qmail-smtpd HOSTNAME CHECKPASSWORD SUBPROGRAM
         "smtpd_auth_argv": "hostname",
+        # SMTPAUTH/FORCETLS variables choose mechanisms, AUTH-required and TLS-before-AUTH (fehcom auth)
+        "smtpd_auth_env": False,
         "smtproutes_syntax": "base64",
         "big_concurrency": True,
         "reread_concurrency": True,
@@ -40,6 +42,7 @@ FLAVOURS = {
         "smtpd_auth_mechanisms": ["PLAIN", "LOGIN", "CRAM-MD5"],
         # qmail-smtpd CHECKPASSWORD SUBPROGRAM, mechanisms chosen by $SMTPAUTH
         "smtpd_auth_argv": "checkpassword",
+        "smtpd_auth_env": True,
         "smtproutes_syntax": "pipe",
         "big_concurrency": False,
         "reread_concurrency": False,
@@ -57,6 +60,7 @@ FLAVOURS = {
         "smtpd_auth": True,
         "smtpd_auth_mechanisms": ["PLAIN", "LOGIN"],
         "smtpd_auth_argv": "checkpassword",
+        "smtpd_auth_env": False,
         "smtproutes_syntax": "space",
         "big_concurrency": False,
         "reread_concurrency": False,
@@ -74,6 +78,7 @@ FLAVOURS = {
         "smtpd_auth": False,
         "smtpd_auth_mechanisms": [],
         "smtpd_auth_argv": None,
+        "smtpd_auth_env": False,
         "smtproutes_syntax": "classic",
         "big_concurrency": False,
         "reread_concurrency": False,
@@ -91,6 +96,7 @@ DEFAULT_FLAVOUR = "notqmail"
 FEATURE_NAMES = {
     "smtpd_tls": "STARTTLS in qmail-smtpd",
     "smtpd_auth": "SMTP AUTH in qmail-smtpd",
+    "smtpd_auth_env": "the SMTPAUTH/FORCETLS variables of fehcom's SMTP AUTH (AUTH required, TLS before AUTH)",
     "big_concurrency": "concurrency limits above 255 (big-concurrency patch)",
     "reread_concurrency": "rereading concurrency* on HUP (reread-concurrency patch)",
     "regex_bad_lists": "regular expressions in badmailfrom/badmailto (qregex patch)",

@@ -1,0 +1,307 @@
+"""The network scenario: mx takes mail, relays only for loopback and authenticated users, serves
+POP3; client relays everything through mx's submission port with credentials in smtproutes."""
+import os
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from conftest import converge_recap, requires_qmail
+
+CONTROL = "/var/qmail/control"
+
+
+@pytest.fixture(scope="module")
+def mx(hosts):
+    return hosts["mx"]
+
+
+@pytest.fixture(scope="module")
+def client(hosts):
+    return hosts["client"]
+
+
+def sh(host, command):
+    result = host.run(command)
+    assert result.rc == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+# --- nothing else takes the MTA's place ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["mx", "client"])
+def test_no_other_mta_was_pulled_in(hosts, name):
+    # A dependency's Recommends (cron -> exim4) once brought an MTA that took 127.0.0.1:25.
+    installed = hosts[name].run("dpkg-query -W -f='${Package} ${Status}\\n' 'exim4*' postfix nullmailer ssmtp")
+    assert "install ok installed" not in installed.stdout, installed.stdout
+
+
+# --- files, modes, owners -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, owner, group, mode", [
+    (CONTROL + "/servercert.pem", "root", "nofiles", 0o640),
+    (CONTROL + "/clientcert.pem", "root", "qmail", 0o640),
+    ("/etc/ssl/qmail/server.key", "root", "root", 0o600),
+    ("/etc/qmail-smtp-auth.passwd", "qmaild", "root", 0o600),
+    (CONTROL + "/conf-common", "root", "root", 0o644),
+    (CONTROL + "/conf-smtpd", "root", "root", 0o644),
+])
+def test_mx_file_modes(mx, path, owner, group, mode):
+    f = mx.file(path)
+    assert (f.exists, f.user, f.group, f.mode) == (True, owner, group, mode)
+
+
+def test_secret_directory_and_spool_modes(mx):
+    assert mx.file("/etc/ssl/qmail").mode == 0o700
+    assert mx.file("/var/spool/relay-ctrl").mode == 0o711
+    # relay-ctrl-allow runs as the logged-in user: it may add entries but not list or remove others'.
+    assert mx.file("/var/spool/relay-ctrl/allow").mode == 0o1733
+    assert mx.file("/etc/relay-ctrl/RELAY_CTRL_DIR").content_string == "/var/spool/relay-ctrl/allow\n"
+    assert mx.file("/etc/relay-ctrl/RELAY_CTRL_EXPIRY").content_string == "1800\n"
+
+
+def test_conf_files_give_the_run_script_what_appendix_b1_names(mx):
+    out = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-smtpd; "
+                 "echo \"$MAXCONN|$QMAILDUID|$NOFILESGID|$TCPSERVER_PORT|$TCPSERVER_RULES|$QMAIL_SMTP_POST|$SMTPAUTH|$FORCETLS\"'"
+             % CONTROL)
+    uid, gid = sh(mx, "id -u qmaild").strip(), sh(mx, "id -g qmaild").strip()
+    assert out.strip() == "40|%s|%s|25|/etc/tcp.smtp.cdb|/usr/bin/cvm-checkpassword /usr/bin/cvm-pwfile /bin/true||1" % (uid, gid)
+    assert mx.file(CONTROL + "/concurrencyincoming").content_string == "40\n"
+
+
+def test_submission_requires_auth(mx):
+    out = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-smtpd-submission; echo \"$TCPSERVER_PORT|$SMTPAUTH\"'" % CONTROL)
+    assert out.strip() == "587|!"
+
+
+def test_pop3_conf_uses_cvm_unix(mx):
+    out = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-pop3d; echo \"$QMAIL_POP3_CHECKPASSWORD|$QMAIL_POP3_POP3HOST|$QMAIL_POP3_MAILDIR\"'"
+             % CONTROL)
+    assert out.strip() == "/usr/bin/cvm-checkpassword /usr/bin/cvm-unix|mx.example.test|./Maildir/"
+
+
+def test_pop3_password_checker_starts_as_root_while_smtpd_does_not(mx):
+    # cvm-unix reads /etc/shadow and checkpassword programs setuid to the user: they need root.
+    pop3 = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-pop3d; echo $QMAILDUID:$NOFILESGID'" % CONTROL)
+    smtp = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-smtpd; echo $QMAILDUID'" % CONTROL)
+    assert pop3.strip() == "0:0"
+    assert smtp.strip() == sh(mx, "id -u qmaild").strip() != "0"
+
+
+def test_control_files_of_smtpd(mx):
+    assert mx.file(CONTROL + "/databytes").content_string == "10485760\n"
+    assert mx.file(CONTROL + "/badmailfrom").content_string == "spammer@example.invalid\n"
+
+
+# --- access rules, read back with the real tcprulescheck -----------------------------------------
+
+@pytest.mark.parametrize("cdb, ip, relay", [
+    ("/etc/tcp.smtp.cdb", "127.0.0.1", True),
+    ("/etc/tcp.smtp.cdb", "10.89.0.7", False),
+    ("/etc/tcp.smtp.cdb", "192.0.2.1", False),
+    ("/etc/tcp.submission.cdb", "127.0.0.1", True),
+    ("/etc/tcp.submission.cdb", "10.89.0.7", False),
+])
+def test_only_loopback_relays_without_auth(mx, cdb, ip, relay):
+    out = sh(mx, "TCPREMOTEIP=%s tcprulescheck %s" % (ip, cdb))
+    assert "allow connection" in out
+    assert ("RELAYCLIENT=" in out) is relay
+
+
+def test_pop3_rules_let_everyone_connect(mx):
+    assert "allow connection" in sh(mx, "TCPREMOTEIP=192.0.2.1 tcprulescheck /etc/tcp.pop3.cdb")
+
+
+# --- certificate ---------------------------------------------------------------------------------
+
+def test_servercert_is_a_valid_key_and_certificate_pair(mx):
+    pem = CONTROL + "/servercert.pem"
+    sh(mx, "openssl x509 -in %s -noout -checkend %d" % (pem, 30 * 86400))
+    subject = sh(mx, "openssl x509 -in %s -noout -subject" % pem)
+    assert "CN = mx.example.test" in subject and "O = mailops.qmail network scenario" in subject
+    assert "Private-Key: (2048 bit" in sh(mx, "openssl pkey -in %s -noout -text" % pem)
+    cert_key = sh(mx, "openssl x509 -in %s -noout -pubkey" % pem)
+    key_pub = sh(mx, "openssl pkey -in %s -pubout" % pem)
+    assert cert_key == key_pub
+    assert mx.file(CONTROL + "/clientcert.pem").content == mx.file(pem).content
+
+
+# --- SMTP AUTH backend, exercised as qmail-smtpd's user ------------------------------------------
+
+# cvm-checkpassword exits 100 for rejected credentials; qmail-smtpd answers 535 to any failure.
+@pytest.mark.parametrize("user, password, rc", [
+    ("client@example.test", "client-auth-secret", 0),
+    ("client@example.test", "wrong", 100),
+    ("nobody@example.test", "client-auth-secret", 100),
+])
+def test_cvm_pwfile_checks_passwords_as_qmaild(mx, user, password, rc):
+    command = ("printf '%s\\0%s\\0\\0' | su -s /bin/sh qmaild -c "
+               "'. %s/conf-smtpd; exec /usr/bin/cvm-checkpassword /usr/bin/cvm-pwfile /bin/true 3<&0'"
+               % (user, password, CONTROL))
+    assert mx.run(command).rc == rc
+
+
+def test_passwords_are_stored_hashed(mx):
+    content = mx.file("/etc/qmail-smtp-auth.passwd").content_string
+    assert "client-auth-secret" not in content and "$6$" in content
+
+
+# --- services ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["qmail-smtpd", "qmail-smtpd-submission", "qmail-pop3d"])
+def test_services_are_declared(mx, name):
+    service = "/var/qmail/supervise/" + name
+    assert mx.file("/etc/service/" + name).linked_to == service
+    run = mx.file(service + "/run")
+    assert run.mode & 0o755 == 0o755
+    sh(mx, "sh -n " + service + "/run")
+    assert mx.file(service + "/log/run").exists
+    # Without qmail the services stay down; with it they run.
+    assert mx.file(service + "/down").exists is (not os.environ.get("MAILOPS_QMAIL_IMAGE"))
+
+
+@pytest.mark.parametrize("name, port", [("qmail-qmtpd", "209"), ("qmail-qmqpd", "628")])
+def test_qmtp_and_qmqp_services(mx, name, port):
+    conf = "conf-" + name.replace("qmail-", "")
+    assert mx.file("/etc/service/" + name).linked_to == "/var/qmail/supervise/" + name
+    assert sh(mx, "cd %s && sh -c '. ./conf-common; . ./%s; echo $TCPSERVER_PORT'" % (CONTROL, conf)).strip() == port
+    assert "/var/qmail/bin/%s" % name in mx.file("/var/qmail/supervise/%s/run" % name).content_string
+
+
+@pytest.mark.parametrize("ip, allowed", [("127.0.0.1", True), ("10.89.0.7", False)])
+def test_qmqp_accepts_only_its_listed_clients(mx, ip, allowed):
+    out = sh(mx, "TCPREMOTEIP=%s tcprulescheck /etc/tcp.qmqp.cdb" % ip)
+    assert ("allow connection" in out) is allowed and ("deny connection" in out) is (not allowed)
+
+
+def test_client_route_carries_credentials_in_sagredo_syntax(client):
+    routes = client.file(CONTROL + "/smtproutes")
+    assert (routes.user, routes.group, routes.mode) == ("root", "qmail", 0o640)
+    assert routes.content_string == ":mx:587|client@example.test|client-auth-secret\n"
+
+
+# --- refusal, idempotence, check mode ------------------------------------------------------------
+
+@pytest.mark.parametrize("extra, reason", [
+    ('{"smtpd_relay_clients": [""]}', "sets RELAYCLIENT for all addresses"),
+    ('{"smtpd_env": {"RELAYCLIENT": ""}}', "RELAYCLIENT is exported"),
+    ('{"smtp_auth_backend": "program", "smtp_auth_program": ["/bin/true"]}', "accepts every password"),
+])
+def test_open_relay_settings_are_refused_and_nothing_changes(mx, extra, reason):
+    before = mx.file(CONTROL + "/conf-smtpd").content_string
+    # Only the roles that decide: the refusal must come before smtpd writes anything.
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", "mx", "--tags", "smtp_auth,smtpd",
+         "-e", extra, os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
+        capture_output=True, text=True, check=False)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "Refusing to configure an open relay" in output and reason in output
+    assert mx.file(CONTROL + "/conf-smtpd").content_string == before
+
+
+def test_check_mode_reports_no_changes():
+    recap = converge_recap("--check", "--diff")[0]
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+
+
+# --- end to end, with qmail ----------------------------------------------------------------------
+
+def python_in(host, script):
+    return sh(host, "python3 - <<'PY'\n%s\nPY" % textwrap.dedent(script)).strip()
+
+
+SMTP = """
+import smtplib, ssl
+def session(port, tls=False, user=None, password=None):
+    s = smtplib.SMTP("mx", port, timeout=30)
+    s.ehlo("client.example.test")
+    if tls:
+        s.starttls(context=ssl._create_unverified_context())
+        s.ehlo("client.example.test")
+    if user:
+        try:
+            s.login(user, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            return s, exc.smtp_code
+    return s, 235 if user else 0
+def rcpt(s, to):
+    s.mail("someone@client.example.test")
+    return s.rcpt(to)[0]
+"""
+
+
+@requires_qmail
+def test_mail_from_outside_is_delivered_and_fetched_by_pop3(mx, client):
+    python_in(client, SMTP + """
+s, _ = session(25)
+s.sendmail("someone@client.example.test", ["alice@mx.example.test"], "Subject: e2e-direct\\n\\nhello\\n")
+s.quit()
+""")
+    out = ""
+    for _attempt in range(30):
+        out = python_in(client, """
+import poplib
+p = poplib.POP3("mx", 110, timeout=30)
+p.user("alice"); p.pass_("alice-pop-secret")
+count = len(p.list()[1])
+found = any(b"e2e-direct" in b"\\n".join(p.retr(i + 1)[1]) for i in range(count))
+p.quit()
+print(found)
+""")
+        if out == "True":
+            break
+        time.sleep(1)
+    assert out == "True"
+
+
+@requires_qmail
+def test_relaying_without_auth_is_refused(client):
+    assert python_in(client, SMTP + "s, _ = session(25)\nprint(rcpt(s, 'victim@elsewhere.example'))") == "553"
+
+
+@requires_qmail
+def test_starttls_is_offered_and_works(client):
+    out = python_in(client, SMTP + """
+s, _ = session(25)
+print(s.has_extn("starttls"), s.starttls(context=ssl._create_unverified_context())[0])
+""")
+    assert out == "True 220"
+
+
+@requires_qmail
+@pytest.mark.parametrize("password, auth_code, rcpt_code", [
+    ("client-auth-secret", 235, 250),
+    ("wrong-password", 535, None),
+])
+def test_auth_decides_relaying(client, password, auth_code, rcpt_code):
+    out = python_in(client, SMTP + """
+s, code = session(587, tls=True, user="client@example.test", password=%r)
+print(code, rcpt(s, "someone@elsewhere.example") if code == 235 else None)
+""" % password)
+    assert out == "%s %s" % (auth_code, rcpt_code)
+
+
+@requires_qmail
+def test_client_mail_reaches_mx_through_the_authenticated_route(mx, client):
+    sh(client, "printf 'To: alice@mx.example.test\\nSubject: e2e-routed\\n\\nvia smarthost\\n' | /var/qmail/bin/qmail-inject")
+    for _attempt in range(60):
+        if mx.run("grep -rl e2e-routed /home/alice/Maildir/new /home/alice/Maildir/cur").rc == 0:
+            return
+        time.sleep(1)
+    pytest.fail("the routed message did not reach alice's Maildir on mx")
+
+
+@requires_qmail
+def test_pop_before_smtp_grants_relaying(mx, client):
+    if not mx.file("/usr/bin/relay-ctrl-check").exists:
+        pytest.skip("relay-ctrl is not installed in this image (not packaged in Debian 12)")
+    out = python_in(client, SMTP + """
+import poplib
+p = poplib.POP3("mx", 110, timeout=30)
+p.user("alice"); p.pass_("alice-pop-secret"); p.quit()
+s, _ = session(25)
+print(rcpt(s, "someone@elsewhere.example"))
+""")
+    assert out == "250"
