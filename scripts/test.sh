@@ -23,7 +23,7 @@ stage_pytest() {
   ((${#dirs[@]})) || { echo "no pytest directories"; return 1; }
   PYTHONPATH=$MAILOPS_SELF:$MAILOPS_COLLECTIONS python -m pytest -q "${dirs[@]}"
 }
-stage_docs() { python scripts/docs.py --check; }
+stage_docs() { python scripts/docs.py --check && antsibull-changelog lint; }
 stage_molecule() {
   bash scripts/images.sh
   local scenario failed=0
