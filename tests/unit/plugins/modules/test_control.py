@@ -7,36 +7,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import grp
-import json
 import os
-import pwd
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.mailops.qmail.plugins.module_utils import _io
 from ansible_collections.mailops.qmail.plugins.modules import control
-
-ME = pwd.getpwuid(os.getuid()).pw_name
-MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+from ansible_collections.mailops.qmail.tests.unit.plugins.modules.module_runner import run_module, warnings
 
 
-def warnings(result):
-    """Warning texts (ansible-core 2.19 returns structured warning summaries)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
-
-
-def run(capsys, check=False, diff=False, **args):
-    args.setdefault("owner", ME)
-    args.setdefault("group", MY_GROUP)
-    args.update(_ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            control.main()
-    return json.loads(capsys.readouterr().out)
+def run(capsys, **kwargs):
+    return run_module(control.main, capsys, **kwargs)
 
 
 @pytest.fixture

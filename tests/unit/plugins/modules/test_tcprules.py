@@ -7,35 +7,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import grp
-import json
 import os
-import pwd
 import subprocess
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.mailops.qmail.plugins.module_utils import _io
 from ansible_collections.mailops.qmail.plugins.modules import tcprules
+from ansible_collections.mailops.qmail.tests.unit.plugins.modules.module_runner import run_module
 
-ME = pwd.getpwuid(os.getuid()).pw_name
-MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 RULES = [dict(match="127.", env={"RELAYCLIENT": ""}),
          dict(match="192.0.2.0/24", comment="office", env={"RELAYCLIENT": ""}),
          dict(match="198.51.100.1-9", action="deny"),
          dict(match="", env={"SMTPAUTH": "!"})]
 
 
-def run(capsys, check=False, diff=False, **args):
-    args.setdefault("owner", ME)
-    args.setdefault("group", MY_GROUP)
-    args.update(_ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            tcprules.main()
-    return json.loads(capsys.readouterr().out)
+def run(capsys, **kwargs):
+    return run_module(tcprules.main, capsys, **kwargs)
 
 
 @pytest.fixture
