@@ -64,3 +64,16 @@ def test_example_secrets_come_from_vault_variables(path):
         text = handle.read()
     for match in re.finditer(r"password: (.*)", text):
         assert "vault_" in match.group(1), "%s writes a password in clear: %s" % (path, match.group(0))
+
+
+def test_readme_play_uses_declared_variables_and_existing_roles():
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
+        blocks = re.findall(r"```yaml\n(.*?)```", handle.read(), re.S)
+    plays = [play for block in blocks for play in yaml.safe_load(block)]
+    assert plays, "README.md shows no play"
+    options = role_options()
+    for play in plays:
+        for name in play.get("vars", {}):
+            assert name in options, "README.md sets %s, which no role declares" % name
+        for role in play.get("roles", []):
+            assert os.path.isdir(os.path.join(REPO, "roles", role.split(".")[-1])), role
