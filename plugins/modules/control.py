@@ -148,7 +148,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailops.qmail.plugins.module_utils import _io
+from ansible_collections.mailops.qmail.plugins.module_utils import _io, flavours
 from ansible_collections.mailops.qmail.plugins.module_utils import control as core
 
 DEFAULT_CONTROL_DIR = "/var/qmail/control"
@@ -176,7 +176,7 @@ def main():
         argument_spec=dict(
             control_dir=dict(type="path", default=DEFAULT_CONTROL_DIR),
             files=dict(type="dict", required=True),
-            flavour=dict(type="str", default="notqmail", choices=["gentoo", "sagredo", "jms", "notqmail"]),
+            flavour=dict(type="str", default=flavours.DEFAULT_FLAVOUR, choices=list(flavours.FLAVOURS)),
             prune=dict(type="bool", default=False),
             owner=dict(type="str", default="root"),
             group=dict(type="str", default="root"),

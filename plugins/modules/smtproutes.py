@@ -136,7 +136,7 @@ syntax:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mailops.qmail.plugins.module_utils import _io
+from ansible_collections.mailops.qmail.plugins.module_utils import _io, flavours
 from ansible_collections.mailops.qmail.plugins.module_utils import smtproutes as core
 
 
@@ -152,7 +152,7 @@ def main():
                 password=dict(type="str", no_log=True),
             )),
             syntax=dict(type="str", choices=list(core.SYNTAXES)),
-            flavour=dict(type="str", choices=["gentoo", "sagredo", "jms", "notqmail"]),
+            flavour=dict(type="str", choices=list(flavours.FLAVOURS)),
             owner=dict(type="str", default="root"),
             group=dict(type="str"),
             mode=dict(type="raw"),

@@ -77,3 +77,11 @@ def test_readme_play_uses_declared_variables_and_existing_roles():
             assert name in options, "README.md sets %s, which no role declares" % name
         for role in play.get("roles", []):
             assert os.path.isdir(os.path.join(REPO, "roles", role.split(".")[-1])), role
+
+
+def test_qmail_role_offers_exactly_the_flavours_the_table_knows():
+    from ansible_collections.mailops.qmail.plugins.module_utils import flavours
+
+    option = role_options()["qmail_flavour"]
+    assert option["choices"] == list(flavours.FLAVOURS)
+    assert option["default"] == flavours.DEFAULT_FLAVOUR
