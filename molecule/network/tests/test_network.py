@@ -256,8 +256,14 @@ print(found)
     assert out == "True"
 
 
+def forget_pop3_logins(mx):
+    """A POP3 login from client lets it relay for a while (POP-before-SMTP): start from none."""
+    sh(mx, "find /var/spool/relay-ctrl/allow -type f -delete")
+
+
 @requires_qmail
-def test_relaying_without_auth_is_refused(client):
+def test_relaying_without_auth_is_refused(mx, client):
+    forget_pop3_logins(mx)
     assert python_in(client, SMTP + "s, _ = session(25)\nprint(rcpt(s, 'victim@elsewhere.example'))") == "553"
 
 
@@ -275,7 +281,8 @@ print(s.has_extn("starttls"), s.starttls(context=ssl._create_unverified_context(
     ("client-auth-secret", 235, 250),
     ("wrong-password", 535, None),
 ])
-def test_auth_decides_relaying(client, password, auth_code, rcpt_code):
+def test_auth_decides_relaying(mx, client, password, auth_code, rcpt_code):
+    forget_pop3_logins(mx)
     out = python_in(client, SMTP + """
 s, code = session(587, tls=True, user="client@example.test", password=%r)
 print(code, rcpt(s, "someone@elsewhere.example") if code == 235 else None)
@@ -299,11 +306,22 @@ def test_pop_before_smtp_grants_relaying(mx, client):
     if not mx.file(bin_dir + "/relay-ctrl-check").exists:
         pytest.skip("relay-ctrl is not in %s of this image (not packaged in Debian 12; "
                     "MAILOPS_RELAY_CTRL_BIN_DIR names another directory)" % bin_dir)
+    forget_pop3_logins(mx)
     out = python_in(client, SMTP + """
 import poplib
-p = poplib.POP3("mx", 110, timeout=30)
-p.user("alice"); p.pass_("alice-pop-secret"); p.quit()
-s, _ = session(25)
-print(rcpt(s, "someone@elsewhere.example"))
+def relay_after_pop3(password):
+    if password:
+        p = poplib.POP3("mx", 110, timeout=30)
+        p.user("alice")
+        try:
+            p.pass_(password)
+            p.quit()
+        except poplib.error_proto:
+            p.close()  # qmail-popup hangs up after a failed login
+    s, _ = session(25)
+    return rcpt(s, "someone@elsewhere.example")
+print(relay_after_pop3(None), relay_after_pop3("wrong-password"), relay_after_pop3("alice-pop-secret"))
 """)
-    assert out == "250"
+    forget_pop3_logins(mx)
+    # No login, a failed login, a good one: only the last may relay.
+    assert out == "553 553 250"

@@ -94,7 +94,7 @@ def test_conf_common_reads_maxconn_from_concurrencyincoming(tmp_path):
 def smtpd_vars(flavour, auth, **extra):
     post = FilterModule().filters()["qmail_smtpd_auth"](flavour, "mx.example.org", auth)
     values = dict(port=25, rules="/etc/tcprules.d/tcp.qmail-smtp", auth=post,
-                  __smtpd_chain=["/usr/bin/envdir", "/etc/relay-ctrl", "/usr/bin/relay-ctrl-check",
+                  __smtpd_chain=["/usr/bin/relay-ctrl-check",
                                  "rblsmtpd", "-r", "zen.spamhaus.org"],
                   smtpd_qmailqueue=None, smtpd_env={})
     values.update(extra)
@@ -110,7 +110,7 @@ def test_conf_smtpd_per_flavour(flavour, post, exports):
             "force_tls": flavour == "sagredo"}
     text = render("smtpd", "conf-smtpd.j2", smtpd_vars(flavour, auth))
     out = source(text, echo=["TCPSERVER_PORT", "TCPSERVER_RULES", "QMAIL_SMTP_PRE", "QMAIL_SMTP_POST"])
-    assert out == ("25|/etc/tcprules.d/tcp.qmail-smtp.cdb|/usr/bin/envdir /etc/relay-ctrl /usr/bin/relay-ctrl-check "
+    assert out == ("25|/etc/tcprules.d/tcp.qmail-smtp.cdb|/usr/bin/relay-ctrl-check "
                    "rblsmtpd -r zen.spamhaus.org|" + post)
     assert source(text, echo=["SMTPAUTH", "FORCETLS"]) == (exports or "|")
     if exports:
@@ -129,13 +129,28 @@ def test_conf_pop3d_with_gentoo_values():
                   pop3d_port=110, __pop3d_tcprules_file=gentoo["__pop3d_default_tcprules_path"],
                   pop3d_host=None, qmail_me="mail.example.org", __pop3d_backend="checkpassword",
                   __pop3d_commands={"checkpassword": ["/bin/checkpassword"]}, pop3d_preauth=[], pop3d_postauth=[],
-                  __pop3d_relay_ctrl={"pop3d_preauth": ["/usr/bin/envdir", "/etc/relay-ctrl", "/usr/bin/relay-ctrl-chdir"],
-                                      "pop3d_postauth": ["/usr/bin/relay-ctrl-allow"]},
+                  __pop3d_relay_ctrl={"pop3d_postauth": ["/usr/bin/relay-ctrl-allow"]},
                   pop3d_maildir=None, __pop3d_default_maildir=gentoo["__pop3d_default_maildir"], __pop3d_env={}))
     out = source(text, echo=["TCPSERVER_RULES", "QMAIL_POP3_POP3HOST", "QMAIL_POP3_CHECKPASSWORD", "QMAIL_POP3_PREAUTH",
                              "QMAIL_POP3_POSTAUTH", "QMAIL_POP3_MAILDIR"])
     assert out == ("/etc/tcprules.d/tcp.qmail-pop3.cdb|mail.example.org|/bin/checkpassword|"
-                   "/usr/bin/envdir /etc/relay-ctrl /usr/bin/relay-ctrl-chdir|/usr/bin/relay-ctrl-allow|./.maildir/")
+                   "|/usr/bin/relay-ctrl-allow|./.maildir/")
+
+
+@pytest.mark.parametrize("service_pre, expected", [
+    ([], "/usr/bin/nice"),
+    (["/usr/bin/envdir", "/etc/relay-ctrl", "/usr/bin/relay-ctrl-chdir"],
+     "/usr/bin/nice /usr/bin/envdir /etc/relay-ctrl /usr/bin/relay-ctrl-chdir"),
+])
+def test_service_conf_extends_the_common_tcpserver_chain(service_pre, expected):
+    """relay-ctrl-chdir must run as root before tcpserver (relay-ctrl's README), so a service adds
+    to QMAIL_TCPSERVER_PRE; after the user switch qmaild cannot open the spool."""
+    values = dict(COMMON, tcpserver_pre=["/usr/bin/nice"], tcpserver_service_name="qmail-smtpd",
+                  tcpserver_service_conf="TCPSERVER_PORT='25'\n", tcpserver_service_pre=service_pre)
+    common = render("tcpserver", "conf-common.j2", values)
+    conf = render("tcpserver", "conf-service.j2", values)
+    assert source(common, conf, echo=["QMAIL_TCPSERVER_PRE", "TCPSERVER_PORT"]) == expected + "|25"
+    assert ("QMAIL_TCPSERVER_PRE" in conf) == bool(service_pre), "no relay-ctrl, no change to the conf file"
 
 
 def test_run_script_is_valid_shell_and_carries_the_settings_digest():
