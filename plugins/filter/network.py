@@ -21,6 +21,8 @@ from ansible_collections.mailops.qmail.plugins.module_utils.flavours import (
     require,
     supports,
 )
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import port as _port
 
 try:
     from passlib.hash import sha512_crypt
@@ -79,6 +81,22 @@ def shell_assignments(values, export=False):
         quoted = "'" + text.replace("'", "'\\''") + "'"
         lines.append("%s%s=%s" % ("export " if export else "", name, quoted))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def ports(fields):
+    """Check the ports one role listens on: {field: port}. Each is 1..65535, no two are the same.
+
+    Run before a role writes anything, so a bad port leaves every file as it was."""
+    seen = {}
+    for field, value in fields.items():
+        try:
+            number = _port(value, field)
+        except ValidationError as exc:
+            _fail(str(exc))
+        if number in seen:
+            _fail("%s: port %d is already %s; two services cannot listen on one port" % (field, number, seen[number]))
+        seen[number] = field
+    return True
 
 
 def _ipv4_size(match):
@@ -369,6 +387,7 @@ class FilterModule(object):
 
     def filters(self):
         return {
+            "qmail_ports": ports,
             "qmail_shell_words": shell_words,
             "qmail_shell_assignments": shell_assignments,
             "qmail_relay_rules": relay_rules,

@@ -81,6 +81,35 @@ def test_pop3_conf_uses_cvm_unix(mx):
     assert out.strip() == "/usr/bin/cvm-checkpassword /usr/bin/cvm-unix|mx.example.test|./Maildir/"
 
 
+def test_pop3s_runs_stunnel_with_the_pop3_chain(mx):
+    out = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-pop3ds; echo \"$TCPSERVER_PORT|$TCPSERVER_RULES|$QMAILDUID\"'"
+             % CONTROL)
+    assert out.strip() == "995|/etc/tcp.pop3.cdb|0"
+    assert "/usr/bin/stunnel4 %s/stunnel-pop3ds.conf" % CONTROL in mx.file("/var/qmail/supervise/qmail-pop3ds/run").content_string
+    settings = dict(line.split(" = ", 1) for line in mx.file(CONTROL + "/stunnel-pop3ds.conf").content_string.splitlines()
+                    if " = " in line and not line.startswith(";"))
+    assert settings["cert"] == CONTROL + "/servercert.pem"
+    assert settings["execArgs"].split()[:3] == ["/var/qmail/bin/qmail-popup", "mx.example.test", "/usr/bin/cvm-checkpassword"]
+
+
+def test_stunnel_completes_a_tls_handshake_with_the_servercert(mx):
+    """Without qmail: stunnel gets a socket as tcpserver would hand it over; the TLS handshake
+    proves its settings and the certificate work, whatever the program behind it does."""
+    out = python_in(mx, """
+import socket, ssl, subprocess
+ours, theirs = socket.socketpair()
+proc = subprocess.Popen(["/usr/bin/stunnel4", "%s/stunnel-pop3ds.conf"], stdin=theirs, stdout=theirs,
+                        stderr=subprocess.DEVNULL)
+theirs.close()
+ours.settimeout(20)
+tls = ssl._create_unverified_context().wrap_socket(ours, server_hostname="mx.example.test")
+print(tls.version(), tls.getpeercert(binary_form=True) is not None)
+tls.close()
+proc.wait(timeout=20)
+""" % CONTROL)
+    assert out in ("TLSv1.3 True", "TLSv1.2 True")
+
+
 def test_pop3_password_checker_starts_as_root_while_smtpd_does_not(mx):
     # cvm-unix reads /etc/shadow and checkpassword programs setuid to the user: they need root.
     pop3 = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-pop3d; echo $QMAILDUID:$NOFILESGID'" % CONTROL)
@@ -149,7 +178,7 @@ def test_passwords_are_stored_hashed(mx):
 
 # --- services ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["qmail-smtpd", "qmail-smtpd-submission", "qmail-pop3d"])
+@pytest.mark.parametrize("name", ["qmail-smtpd", "qmail-smtpd-submission", "qmail-pop3d", "qmail-pop3ds"])
 def test_services_are_declared(mx, name):
     service = "/var/qmail/supervise/" + name
     assert mx.file("/etc/service/" + name).linked_to == service
@@ -183,6 +212,16 @@ def test_client_route_carries_credentials_in_sagredo_syntax(client):
 
 # --- refusal, idempotence, check mode ------------------------------------------------------------
 
+def refused_converge(tags, extra):
+    """Converge mx with the extra vars, which must fail; returns the output on one line."""
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", "mx", "--tags", tags,
+         "-e", extra, os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
+        capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    return " ".join((result.stdout + result.stderr).split())
+
+
 @pytest.mark.parametrize("extra, reason", [
     ('{"smtpd_relay_clients": [""]}', "sets RELAYCLIENT for all addresses"),
     ('{"smtpd_env": {"RELAYCLIENT": ""}}', "RELAYCLIENT is exported"),
@@ -191,14 +230,20 @@ def test_client_route_carries_credentials_in_sagredo_syntax(client):
 def test_open_relay_settings_are_refused_and_nothing_changes(mx, extra, reason):
     before = mx.file(CONTROL + "/conf-smtpd").content_string
     # Only the roles that decide: the refusal must come before smtpd writes anything.
-    result = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", "mx", "--tags", "smtp_auth,smtpd",
-         "-e", extra, os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
-        capture_output=True, text=True, check=False)
-    output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0
+    output = refused_converge("smtp_auth,smtpd", extra)
     assert "Refusing to configure an open relay" in output and reason in output
     assert mx.file(CONTROL + "/conf-smtpd").content_string == before
+
+
+@pytest.mark.parametrize("tags, extra, message", [
+    ("smtpd", '{"smtpd_submission_port": 25}', "smtpd_submission_port: port 25 is already smtpd_port"),
+    ("pop3d", '{"pop3d_tls_port": 0}', "pop3d_tls_port: 0 is not a port number from 1 to 65535"),
+    ("qmtpd", '{"qmtpd_qmqp_port": 70000}', "qmtpd_qmqp_port: 70000 is not a port number from 1 to 65535"),
+])
+def test_bad_ports_are_refused_by_name_and_nothing_changes(mx, tags, extra, message):
+    before = sh(mx, "md5sum %s/conf-* /etc/tcp.*" % CONTROL)
+    assert message in refused_converge(tags, extra)
+    assert sh(mx, "md5sum %s/conf-* /etc/tcp.*" % CONTROL) == before
 
 
 def test_check_mode_reports_no_changes():
@@ -259,6 +304,20 @@ print(found)
 def forget_pop3_logins(mx):
     """A POP3 login from client lets it relay for a while (POP-before-SMTP): start from none."""
     sh(mx, "find /var/spool/relay-ctrl/allow -type f -delete")
+
+
+@requires_qmail
+def test_pop3s_fetches_mail_over_tls(client):
+    out = python_in(client, """
+import poplib, ssl
+p = poplib.POP3_SSL("mx", 995, context=ssl._create_unverified_context(), timeout=30)
+p.user("alice"); p.pass_("alice-pop-secret")
+count = len(p.list()[1])
+found = any(b"e2e-direct" in b"\\n".join(p.retr(i + 1)[1]) for i in range(count))
+p.quit()
+print(found)
+""")
+    assert out == "True"
 
 
 @requires_qmail

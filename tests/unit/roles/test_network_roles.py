@@ -123,18 +123,43 @@ def test_conf_smtpd_exports_qmailqueue():
     assert source(text, echo=["QMAIL_SMTP_POST"]) == ""
 
 
-def test_conf_pop3d_with_gentoo_values():
+def pop3d_vars(**extra):
     gentoo = load("pop3d", "vars", "Gentoo.yml")
-    text = render("pop3d", "conf-pop3d.j2", dict(
-                  pop3d_port=110, __pop3d_tcprules_file=gentoo["__pop3d_default_tcprules_path"],
-                  pop3d_host=None, qmail_me="mail.example.org", __pop3d_backend="checkpassword",
-                  __pop3d_commands={"checkpassword": ["/bin/checkpassword"]}, pop3d_preauth=[], pop3d_postauth=[],
-                  __pop3d_relay_ctrl={"pop3d_postauth": ["/usr/bin/relay-ctrl-allow"]},
-                  pop3d_maildir=None, __pop3d_default_maildir=gentoo["__pop3d_default_maildir"], __pop3d_env={}))
+    values = dict(port=110, __pop3d_tcprules_file=gentoo["__pop3d_default_tcprules_path"],
+                  __pop3d_popup_host="mail.example.org", __pop3d_backend="checkpassword",
+                  __pop3d_commands={"checkpassword": ["/bin/checkpassword"]}, pop3d_preauth=[],
+                  __pop3d_postauth_chain=["/usr/bin/relay-ctrl-allow"],
+                  __pop3d_mailbox=gentoo["__pop3d_default_maildir"], __pop3d_env={})
+    values.update(extra)
+    return values
+
+
+def test_conf_pop3d_with_gentoo_values():
+    text = render("pop3d", "conf-pop3d.j2", pop3d_vars())
     out = source(text, echo=["TCPSERVER_RULES", "QMAIL_POP3_POP3HOST", "QMAIL_POP3_CHECKPASSWORD", "QMAIL_POP3_PREAUTH",
                              "QMAIL_POP3_POSTAUTH", "QMAIL_POP3_MAILDIR"])
     assert out == ("/etc/tcprules.d/tcp.qmail-pop3.cdb|mail.example.org|/bin/checkpassword|"
                    "|/usr/bin/relay-ctrl-allow|./.maildir/")
+
+
+def test_stunnel_runs_the_chain_the_pop3d_run_script_builds():
+    """POP3S (stunnel's exec) and POP3 (the run script reading conf-pop3d) must run the same session."""
+    values = pop3d_vars(pop3d_preauth=["/usr/bin/nice"], port=995, ansible_managed="Ansible managed",
+                        __pop3d_tls_certificate_file="/var/qmail/control/servercert.pem")
+    defaults = load("pop3d", "vars", "main.yml")
+    env = environment("pop3d")
+    values["__pop3d_session"] = yaml.safe_load(env.from_string(defaults["__pop3d_session"]).render(
+        dict(values, qmail_home="/var/qmail")))
+    conf = render("pop3d", "stunnel-pop3ds.conf.j2", values)
+    settings = dict(line.split(" = ", 1) for line in conf.splitlines() if " = " in line and not line.startswith(";"))
+    assert settings["cert"] == "/var/qmail/control/servercert.pem"
+    assert settings["exec"] == "/usr/bin/nice"
+    tasks = load("pop3d", "tasks", "service.yml")
+    items = next(task["loop"] for task in tasks if "ansible.builtin.include_role" in task)
+    command = next(item["command"] for item in items if item["name"] == "qmail-pop3d")
+    script = render("pop3d", "conf-pop3d.j2", values) + "\necho " + command.replace("{{ qmail_home }}", "/var/qmail")
+    run_chain = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    assert settings["execArgs"] == run_chain
 
 
 @pytest.mark.parametrize("service_pre, expected", [

@@ -263,3 +263,21 @@ def test_poppasswd_keeps_clear_text_for_cram_md5():
 def test_filters_are_registered():
     names = network.FilterModule().filters()
     assert set(names) >= {"qmail_relay_rules", "qmail_open_relay_problems", "qmail_smtpd_auth", "qmail_pwfile"}
+
+
+# --- ports --------------------------------------------------------------------------------------
+
+def test_ports_accept_distinct_valid_ports():
+    assert network.ports({"pop3d_port": 110, "pop3d_tls_port": "995"}) is True
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"smtpd_port": 0}, "smtpd_port: 0 is not a port number"),
+    ({"smtpd_port": 65536}, "smtpd_port: 65536 is not a port number"),
+    ({"smtpd_port": "25a"}, "smtpd_port: '25a' is not a port number"),
+    ({"smtpd_port": True}, "smtpd_port: True is not a port number"),
+    ({"pop3d_port": 110, "pop3d_tls_port": 110}, "pop3d_tls_port: port 110 is already pop3d_port"),
+])
+def test_ports_name_the_field_that_is_wrong(fields, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        network.ports(fields)
