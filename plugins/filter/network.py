@@ -372,6 +372,30 @@ def pwfile(accounts, existing="", uid=0, gid=0, home="/", shell="/bin/false", fi
     return "".join(line + "\n" for line in lines)
 
 
+def mailbox_pwfile(accounts, existing="", passwd=None, strict=True, field="pop3d_accounts"):
+    """cvm-pwfile content for POP3 logins, each opening the mailbox of a local user.
+
+    accounts: [{name, password, system_user, state}]; passwd: getent's passwd database
+    ({user: [x, uid, gid, gecos, home, shell]}). An entry carries its system user's uid, gid and home,
+    which cvm-checkpassword switches to before qmail-pop3d opens the maildir. strict=False (check
+    mode, before the user exists) writes 0 for the ids of users not yet there.
+    """
+    resolved = []
+    for index, account in enumerate(accounts or []):
+        if isinstance(account, dict) and account.get("name") and account.get("state", "present") != "absent":
+            user = account.get("system_user")
+            if not user or not isinstance(user, str):
+                _fail("%s[%d] (%s) needs a 'system_user': the local account whose mailbox the login opens"
+                      % (field, index, account["name"]))
+            entry = (passwd or {}).get(user)
+            if entry is None and strict:
+                _fail("%s[%d].system_user %r is not an account on this host" % (field, index, user))
+            entry = entry or ["x", 0, 0, "", "/nonexistent", "/bin/false"]
+            account = dict(account, uid=entry[1], gid=entry[2], home=entry[4], shell=entry[5])
+        resolved.append(account)
+    return pwfile(resolved, existing, field=field)
+
+
 def poppasswd(accounts, field="smtp_auth_accounts"):
     """/etc/poppasswd for cmd5checkpw: login:clear-text password:system user:home (CRAM-MD5 needs clear text)."""
     lines = []
@@ -400,4 +424,5 @@ class FilterModule(object):
             "qmail_tls_remote_files": tls_remote_files,
             "qmail_pwfile": pwfile,
             "qmail_poppasswd": poppasswd,
+            "qmail_mailbox_pwfile": mailbox_pwfile,
         }

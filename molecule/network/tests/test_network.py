@@ -246,6 +246,15 @@ def test_bad_ports_are_refused_by_name_and_nothing_changes(mx, tags, extra, mess
     assert sh(mx, "md5sum %s/conf-* /etc/tcp.*" % CONTROL) == before
 
 
+# The two roles that consume other roles' facts; each run takes half a minute.
+@pytest.mark.parametrize("tags", ["smtpd", "pop3d"])
+def test_one_role_by_tag_changes_nothing_after_a_full_converge(tags):
+    # The facts other roles publish (AUTH settings, relay-ctrl hooks, qmail's presence) must be
+    # there under --tags too, or conf-smtpd and conf-pop3d would be rewritten without them.
+    recap = converge_recap("--limit", "mx", "--tags", tags)[0]
+    assert recap["mx"]["changed"] == 0, recap
+
+
 def test_check_mode_reports_no_changes():
     recap = converge_recap("--check", "--diff")[0]
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
@@ -384,3 +393,50 @@ print(relay_after_pop3(None), relay_after_pop3("wrong-password"), relay_after_po
     forget_pop3_logins(mx)
     # No login, a failed login, a good one: only the last may relay.
     assert out == "553 553 250"
+
+
+# --- POP3 logins from a password file (cvm-pwfile), last: it reconfigures pop3d for a while -------
+
+PWFILE_VARS = ('{"pop3d_checkpassword": "cvm-pwfile", "pop3d_accounts": [{"name": "roamer@example.test", '
+               '"password": "roamer-pop-secret", "system_user": "alice"}]}')
+
+
+@pytest.fixture(scope="module")
+def pop3d_with_pwfile(mx):
+    runs = [converge_recap("--limit", "mx", "--tags", "pop3d", "-e", PWFILE_VARS)[0]["mx"]["changed"] for _run in range(2)]
+    yield runs
+    converge_recap("--limit", "mx", "--tags", "pop3d")  # back to cvm-unix
+
+
+def test_pop3_accounts_are_written_hashed_with_the_system_users_ids(mx, pop3d_with_pwfile):
+    first, second = pop3d_with_pwfile
+    assert first > 0 and second == 0, "the second run with the same accounts must change nothing"
+    pwfile = mx.file("/etc/pop3d.passwd")
+    assert (pwfile.user, pwfile.group, pwfile.mode) == ("root", "root", 0o600)
+    name, hashed, uid, gid, _gecos, home, _shell = pwfile.content_string.strip().split(":")
+    assert (name, uid, gid, home) == ("roamer@example.test", sh(mx, "id -u alice").strip(),
+                                      sh(mx, "id -g alice").strip(), "/home/alice")
+    assert hashed.startswith("$6$") and "roamer-pop-secret" not in pwfile.content_string
+
+
+@pytest.mark.parametrize("password, rc", [("roamer-pop-secret", 0), ("wrong", 100)])
+def test_pop3_password_file_login_becomes_the_system_user(mx, pop3d_with_pwfile, password, rc):
+    # As qmail-popup runs it: as root with conf-pop3d's environment; after a good login the rest
+    # of the chain runs as alice in her home.
+    result = mx.run("printf 'roamer@example.test\\0%s\\0\\0' | sh -c '. %s/conf-pop3d; exec $QMAIL_POP3_CHECKPASSWORD "
+                    "/bin/sh -c \"id -un; pwd\" 3<&0'" % (password, CONTROL))
+    assert result.rc == rc
+    if rc == 0:
+        assert result.stdout.split() == ["alice", "/home/alice"]
+
+
+@requires_qmail
+def test_pop3_password_file_login_opens_the_users_mailbox(client, pop3d_with_pwfile):
+    out = python_in(client, """
+import poplib
+p = poplib.POP3("mx", 110, timeout=30)
+p.user("roamer@example.test"); p.pass_("roamer-pop-secret")
+print(len(p.list()[1]) > 0)
+p.quit()
+""")
+    assert out == "True"

@@ -281,3 +281,39 @@ def test_ports_accept_distinct_valid_ports():
 def test_ports_name_the_field_that_is_wrong(fields, message):
     with pytest.raises(AnsibleFilterError, match=message):
         network.ports(fields)
+
+
+# --- POP3 accounts (cvm-pwfile) ------------------------------------------------------------------
+
+PASSWD = {"alice": ["x", "1000", "1000", "Alice", "/home/alice", "/bin/sh"]}
+
+
+@needs_passlib
+def test_mailbox_pwfile_carries_the_system_users_ids_and_home():
+    text = network.mailbox_pwfile([{"name": "alice@example.org", "password": "s3cret", "system_user": "alice"},
+                                   {"name": "old", "password": "x", "system_user": "alice", "state": "absent"}],
+                                  "", PASSWD)
+    name, hashed, uid, gid, _gecos, home, _shell = text.rstrip("\n").split(":")
+    assert (name, uid, gid, home) == ("alice@example.org", "1000", "1000", "/home/alice")
+    assert passlib_hash.sha512_crypt.verify("s3cret", hashed)
+    assert "old" not in text
+    again = network.mailbox_pwfile([{"name": "alice@example.org", "password": "s3cret", "system_user": "alice"}],
+                                   text, PASSWD)
+    assert again == text, "an unchanged account keeps its hash, so a rerun changes nothing"
+
+
+@needs_passlib
+@pytest.mark.parametrize("account, message", [
+    ({"name": "a", "password": "x"}, r"pop3d_accounts\[0\] \(a\) needs a 'system_user'"),
+    ({"name": "a", "password": "x", "system_user": "nobody-here"}, r"system_user 'nobody-here' is not an account"),
+    ({"name": "a", "system_user": "alice"}, "needs a one-line 'password'"),
+])
+def test_mailbox_pwfile_errors_name_the_field(account, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        network.mailbox_pwfile([account], "", PASSWD)
+
+
+@needs_passlib
+def test_mailbox_pwfile_in_check_mode_tolerates_a_user_not_created_yet():
+    text = network.mailbox_pwfile([{"name": "a", "password": "x", "system_user": "later"}], "", PASSWD, strict=False)
+    assert text.startswith("a:$6$")
