@@ -198,6 +198,17 @@ def test_qmtp_and_qmqp_services(mx, name, port):
     assert "/var/qmail/bin/%s" % name in mx.file("/var/qmail/supervise/%s/run" % name).content_string
 
 
+def test_qmailctl_cdb_rebuilds_every_services_rules_byte_for_byte(mx):
+    # qmailctl cdb runs the real tcprules; the tcprules module wrote the same bytes before.
+    cdbs = "/etc/tcp.smtp.cdb /etc/tcp.submission.cdb /etc/tcp.pop3.cdb /etc/tcp.qmtp.cdb /etc/tcp.qmqp.cdb"
+    before = sh(mx, "md5sum " + cdbs)
+    out = sh(mx, "/var/qmail/bin/qmailctl cdb")
+    assert sorted(out.split()) == sorted(["Reloaded", "Reloaded", "Reloaded", "Reloaded", "Reloaded",
+                                          "/etc/tcp.smtp.", "/etc/tcp.submission.", "/etc/tcp.pop3.",
+                                          "/etc/tcp.qmtp.", "/etc/tcp.qmqp."])
+    assert sh(mx, "md5sum " + cdbs) == before
+
+
 @pytest.mark.parametrize("ip, allowed", [("127.0.0.1", True), ("10.89.0.7", False)])
 def test_qmqp_accepts_only_its_listed_clients(mx, ip, allowed):
     out = sh(mx, "TCPREMOTEIP=%s tcprulescheck /etc/tcp.qmqp.cdb" % ip)

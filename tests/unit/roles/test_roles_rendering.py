@@ -191,14 +191,32 @@ def test_default_delivery_lines(family, extra, lines):
     assert r.value(role_vars("send", family, **extra), "__send_defaultdelivery_lines") == lines
 
 
-def test_gentoo_qmailctl_uses_slash_service_and_gentoo_tcprules():
+def test_gentoo_qmailctl_uses_slash_service_and_offers_the_lwq_commands():
     text = r.render_template("send", "var/qmail/bin/qmailctl.j2", role_vars("send"))
     assert "\nSCAN=/service\n" in text
-    assert 'TCPRULES="/etc/tcprules.d/tcp.qmail-smtp /etc/tcprules.d/tcp.qmail-pop3"' in text
     for command in ("start)", "stop)", "stat)", "doqueue|alrm|flush)", "queue)", "reload|hup)", "pause)", "cont)",
                     "restart)", "cdb)", "help)"):
         assert "\n    %s\n" % command in text, command
     assert sh_syntax_ok(text)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/tcprules"), reason="needs ucspi-tcp's tcprules (apt install ucspi-tcp)")
+def test_qmailctl_cdb_rebuilds_the_rules_every_service_conf_names(tmp_path):
+    """Services added later (submission, QMTP, QMQP) are found through their conf files."""
+    control = tmp_path / "control"
+    control.mkdir()
+    (control / "conf-common").write_text("TCPSERVER_RULES=%s/never\n" % tmp_path)
+    for service in ("smtpd", "smtpd-submission", "qmqpd"):
+        (control / ("conf-" + service)).write_text("TCPSERVER_RULES='%s/tcp.%s.cdb'\n" % (tmp_path, service))
+        (tmp_path / ("tcp." + service)).write_text("127.:allow,RELAYCLIENT=\"\"\n:allow\n")
+    (tmp_path / "tcp.extra").write_text(":deny\n")
+    script = tmp_path / "qmailctl"
+    script.write_text(r.render_template("send", "var/qmail/bin/qmailctl.j2", role_vars(
+        "send", qmail_control_dir=str(control), send_qmailctl_tcprules=[str(tmp_path / "tcp.extra")])))
+    out = subprocess.run(["sh", str(script), "cdb"], capture_output=True, text=True, check=True).stdout
+    built = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".cdb")
+    assert built == ["tcp.extra.cdb", "tcp.qmqpd.cdb", "tcp.smtpd-submission.cdb", "tcp.smtpd.cdb"], out
+    assert out.count("Reloaded") == 4 and "never" not in out
 
 
 def test_rc_reads_default_delivery_without_comments():
