@@ -214,12 +214,12 @@ class Service(object):
         log_run_changed = self._log()
         down_path = os.path.join(self.dir, "down")
         down_added = down_removed = False
-        if self.p["down"] and not os.path.lexists(down_path):
-            self._record("create %s" % down_path)
-            down_added = True
-            if not self.check_mode:
-                write_atomic(down_path, b"", "root", None, "0644")
-        elif not self.p["down"]:
+        if self.p["down"]:
+            # supervise only tests that the file exists; its text tells the reader why.
+            down_added = not os.path.lexists(down_path)
+            reason = (self.p.get("down_reason") or "").strip()
+            self._ensure_file(down_path, (reason + "\n").encode("utf-8") if reason else b"", "0644")
+        else:
             down_removed = self._ensure_absent(down_path)
         self._link()
 

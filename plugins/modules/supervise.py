@@ -89,6 +89,11 @@ options:
     description: Whether a C(down) file keeps the service from starting when supervise starts.
     type: bool
     default: false
+  down_reason:
+    description:
+      - Why the service is down, written into the C(down) file when O(down=true) (supervise reads only
+        that the file exists). M(mailops.qmail.health) reports it.
+    type: str
   restart:
     description: Whether to send C(svc -t) when the run script or environment changed and the service is supervised.
     type: bool
@@ -128,6 +133,7 @@ EXAMPLES = r"""
       LEVEL: "2"
     secret_env: [API_TOKEN]
     down: true
+    down_reason: waiting for the relay-check API token to be issued
 
 - name: Reload qmail-send so it rereads locals and virtualdomains
   mailops.qmail.supervise:
@@ -190,6 +196,7 @@ def main():
             secret_env=dict(type="list", elements="str", default=[], no_log=False),
             enabled=dict(type="bool", default=True),
             down=dict(type="bool", default=False),
+            down_reason=dict(type="str"),
             restart=dict(type="bool", default=True),
             state=dict(type="str", default="present", choices=["present", "absent", "restarted", "reloaded"]),
         ),

@@ -113,6 +113,9 @@ def test_qmail_send_logs_with_multilog_as_qmaill(host):
 @pytest.mark.skipif(bool(QMAIL_IMAGE), reason="with qmail installed the service is up")
 def test_without_qmail_the_service_is_declared_but_down(host):
     assert host.file(SERVICE_DIR + "/down").exists
+    # The down file says why, for the next administrator and for mailops.qmail.health.
+    reason = host.file(SERVICE_DIR + "/down").content_string
+    assert reason.startswith("qmail is not installed: ") and "qmail_install_method=" in reason
     assert ": down" in wait_for(host, "svstat " + SCAN, ": down")
 
 

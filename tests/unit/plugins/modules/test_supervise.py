@@ -222,6 +222,19 @@ def test_down_service_is_not_restarted_when_run_changes(tree):
     assert runner.svc_calls() == []
 
 
+def test_down_reason_is_written_and_updated_without_signals(tree):
+    converge(tree, down=True, down_reason="qmail is not installed")
+    down = tree / "supervise" / "qmail-send" / "down"
+    assert down.read_text() == "qmail is not installed\n"
+    sdir = str(tree / "supervise" / "qmail-send")
+    runner = FakeRunner(supervised=[sdir])
+    dummy, result = converge(tree, runner, down=True, down_reason="waiting for a certificate")
+    assert result["changed"] and down.read_text() == "waiting for a certificate\n"
+    assert runner.svc_calls() == [], "a new reason is no reason to signal a service that is down"
+    dummy, result = converge(tree, runner, down=True, down_reason="waiting for a certificate")
+    assert not result["changed"]
+
+
 def test_disabled_service_is_stopped_before_unlinking(tree):
     converge(tree)
     sdir = str(tree / "supervise" / "qmail-send")
