@@ -22,6 +22,7 @@ from ansible_collections.mailops.qmail.plugins.module_utils.flavours import (
     supports,
 )
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import hostname as _hostname
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import port as _port
 
 try:
@@ -45,10 +46,11 @@ def _fail(message):
     raise AnsibleFilterError(message)
 
 
-def _flavour_call(func, *args):
+def _checked(func, *args):
+    """Call a module_utils check; its error (which names the field) becomes the filter's error."""
     try:
         return func(*args)
-    except FlavourError as exc:
+    except (FlavourError, ValidationError) as exc:
         _fail(str(exc))
 
 
@@ -89,10 +91,7 @@ def ports(fields):
     Run before a role writes anything, so a bad port leaves every file as it was."""
     seen = {}
     for field, value in fields.items():
-        try:
-            number = _port(value, field)
-        except ValidationError as exc:
-            _fail(str(exc))
+        number = _checked(_port, value, field)
         if number in seen:
             _fail("%s: port %d is already %s; two services cannot listen on one port" % (field, number, seen[number]))
         seen[number] = field
@@ -220,7 +219,7 @@ def smtpd_auth(flavour, me, auth, required=False, field="smtp_auth"):
             _fail("%s requires SMTP AUTH, but no password checker is configured: apply the "
                   "mailops.qmail.smtp_auth role before this one" % field)
         return {"post": [], "env": {}}
-    _flavour_call(require, flavour, "smtpd_auth", field)
+    _checked(require, flavour, "smtpd_auth", field)
     command = list(auth.get("command") or [])
     if not command:
         _fail("%s: the password checker command is empty" % field)
@@ -250,7 +249,7 @@ def smtpd_auth(flavour, me, auth, required=False, field="smtp_auth"):
         env["FORCETLS"] = "1" if auth.get("force_tls", True) else "0"
     else:
         if required:
-            _flavour_call(require, flavour, "smtpd_auth_env", field)
+            _checked(require, flavour, "smtpd_auth_env", field)
         if "force_tls" in auth and auth["force_tls"]:
             _fail("%s.force_tls: the %r flavour has no FORCETLS setting; set it to false" % (field, flavour))
     return {"post": post, "env": env}
@@ -268,7 +267,7 @@ def smtpd_control_files(flavour, lists, databytes=None):
         feature = needs.get(name)
         if entries:
             if feature:
-                _flavour_call(require, flavour, feature, "smtpd_" + name)
+                _checked(require, flavour, feature, "smtpd_" + name)
             files[name] = list(entries)
         elif feature is None or supports(flavour, feature):
             files[name] = None
@@ -288,11 +287,15 @@ _TLS_PARAMS = {
 
 def tls_param_files(flavour, key_size=2048):
     """Extra parameter files the flavour's TLS code wants; sizes never below key_size."""
-    _flavour_call(require, flavour, "smtpd_tls", "tls (qmail_flavour)")
+    _checked(require, flavour, "smtpd_tls", "tls (qmail_flavour)")
     return [dict(entry, size=max(entry["size"], int(key_size))) for entry in _TLS_PARAMS.get(flavour, [])]
 
 
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+def _remote_host(host, field):
+    """A host name that becomes a file name under control/: no trailing dot, which qmail-remote never looks up."""
+    _checked(_hostname, str(host), field)
+    if str(host).endswith("."):
+        _fail("%s: %r ends with a dot; qmail-remote looks the host up without it" % (field, host))
 
 
 def tls_remote_files(flavour, notls_hosts, verify_hosts):
@@ -304,14 +307,12 @@ def tls_remote_files(flavour, notls_hosts, verify_hosts):
     files = []
     if not notls_hosts and not verify_hosts:
         return files
-    _flavour_call(require, flavour, "remote_tls", "tls_remote_notls_hosts/tls_remote_verify_hosts")
+    _checked(require, flavour, "remote_tls", "tls_remote_notls_hosts/tls_remote_verify_hosts")
     for host in notls_hosts or []:
-        if not _HOST.match(str(host)):
-            _fail("tls_remote_notls_hosts: %r is not a host name" % (host,))
+        _remote_host(host, "tls_remote_notls_hosts")
         files.append({"path": "notlshosts/%s" % host, "content": ""})
     for host, pem in sorted((verify_hosts or {}).items()):
-        if not _HOST.match(str(host)):
-            _fail("tls_remote_verify_hosts: %r is not a host name" % (host,))
+        _remote_host(host, "tls_remote_verify_hosts")
         if "-----BEGIN CERTIFICATE-----" not in str(pem):
             _fail("tls_remote_verify_hosts[%r] must be a PEM CA certificate" % (host,))
         files.append({"path": "tlshosts/%s.pem" % host, "content": str(pem).rstrip("\n") + "\n"})

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import subprocess
 
 import pytest
@@ -214,6 +215,17 @@ def test_tls_remote_files():
         network.tls_remote_files("sagredo", ["../etc"], {})
     with pytest.raises(AnsibleFilterError, match="PEM"):
         network.tls_remote_files("sagredo", [], {"a.example": "junk"})
+
+
+@pytest.mark.parametrize("notls, verify, message", [
+    (["../etc"], {}, "tls_remote_notls_hosts: '../etc' is not a host name"),
+    (["a..example"], {}, "tls_remote_notls_hosts: 'a..example' is not a host name"),
+    (["mx.example."], {}, "tls_remote_notls_hosts: 'mx.example.' ends with a dot"),
+    ([], {"-mx.example": "x"}, "tls_remote_verify_hosts: '-mx.example' is not a host name"),
+])
+def test_tls_remote_hosts_are_file_names_qmail_remote_looks_up(notls, verify, message):
+    with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+        network.tls_remote_files("sagredo", notls, verify)
 
 
 # --- password files -------------------------------------------------------------------------------
