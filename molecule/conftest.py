@@ -42,13 +42,26 @@ def host(hosts, platforms):
     return hosts[platforms[0]]
 
 
-def converge_recap(*extra_args):
-    """Run the scenario's converge playbook again with extra arguments; return {host: recap counts}."""
-    playbook = os.path.join(_scenario_dir(), "converge.yml")
-    result = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook, *extra_args],
+def run_playbook(playbook, *extra_args):
+    """Run one of the scenario's playbooks against its inventory; return the CompletedProcess."""
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], os.path.join(_scenario_dir(), playbook),
+         *extra_args],
         capture_output=True, text=True, check=False,
     )
+
+
+def failed_run_output(playbook, *extra_args):
+    """Run a scenario playbook that must fail; return its output on one line (the YAML callback
+    wraps long messages, and failures go to stderr)."""
+    result = run_playbook(playbook, *extra_args)
+    assert result.returncode != 0, result.stdout[-4000:]
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def converge_recap(*extra_args):
+    """Run the scenario's converge playbook again with extra arguments; return {host: recap counts}."""
+    result = run_playbook("converge.yml", *extra_args)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     recap = {}
     for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",

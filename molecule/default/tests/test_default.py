@@ -6,11 +6,10 @@ qmail image, qmail-send must run and deliver.
 """
 import json
 import os
-import subprocess
 import time
 
 import pytest
-from conftest import QMAIL_IMAGE, converge_recap, requires_qmail
+from conftest import QMAIL_IMAGE, converge_recap, failed_run_output, requires_qmail
 
 SCAN = "/etc/service/qmail-send"
 SERVICE_DIR = "/var/qmail/supervise/qmail-send"
@@ -236,11 +235,6 @@ def test_changed_queuelifetime_restarts_qmail_send(host):
 @requires_qmail
 def test_a_flavour_the_binaries_contradict_stops_the_run():
     wrong, right = ("notqmail", "sagredo") if "sagredo" in QMAIL_IMAGE else ("sagredo", "notqmail")
-    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "flavour_mismatch.yml")
-    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook,
-                          "-e", "qmail_flavour=" + wrong], capture_output=True, text=True, check=False)
-    # Failures go to stderr; the YAML callback wraps long messages.
-    output = " ".join((run.stdout + run.stderr).split())
-    assert run.returncode != 0
+    output = failed_run_output("flavour_mismatch.yml", "-e", "qmail_flavour=" + wrong)
     assert "qmail_flavour=%s disagrees with the binaries" % wrong in output
     assert "they match: %s." % right in output
