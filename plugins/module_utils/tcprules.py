@@ -27,17 +27,18 @@ import hashlib
 import itertools
 import re
 
+from ansible_collections.mailops.qmail.plugins.module_utils import addresses
 from ansible_collections.mailops.qmail.plugins.module_utils import cdb
+from ansible_collections.mailops.qmail.plugins.module_utils import validate
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 
 _ULONG = 1 << 64
-_ENV_NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
-_HOST_LABEL = re.compile(r"\A[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
 _CHUNK = 1 << 17
 _QUOTES = "\"'/|%#^~!@+;"
 MANAGED_HEADER = "# Managed by Ansible (mailops.qmail.tcprules): local changes are overwritten.\n"
 
 
-class TcpRulesError(ValueError):
+class TcpRulesError(ValidationError):
     """A rule or a source line that tcprules would refuse (or that we refuse to write)."""
 
 
@@ -46,16 +47,17 @@ class TcpRulesError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 def _scan_ulong(text, lineno, line):
-    """getnum(): digits only (an empty string is 0), wrapping like a C unsigned long."""
-    if text.isdigit():
-        return int(text) % _ULONG
-    value = 0
-    for char in bytearray(text):
-        if not 48 <= char <= 57:
-            raise TcpRulesError("line %d: %r: %r in a range is not a number"
-                                % (lineno, _show(line), _show(text)))
-        value = (value * 10 + char - 48) % _ULONG
-    return value
+    """getnum(): digits only (an empty string is 0), wrapping like a C unsigned long.
+
+    getnum() scans a NUL-terminated copy, so a NUL ends the number and what follows it is ignored.
+    """
+    digits = text.split(b"\x00", 1)[0]
+    if digits and not digits.isdigit():  # bytes.isdigit() is ASCII-only
+        raise TcpRulesError("line %d: %r: %r in a range is not a number"
+                            % (lineno, _show(line), _show(text)))
+    # 10**64 is a multiple of 2**64, so the last 64 digits decide the wrapped value (and int()
+    # refuses strings of more than 4300 digits).
+    return int(digits[-64:] or b"0") % _ULONG
 
 
 def _show(data):
@@ -223,108 +225,13 @@ def cdb_matches(text, data):
 # rules given as data: validation and rendering
 # ---------------------------------------------------------------------------------------------
 
-def _octet(text, field, value):
-    if not text.isdigit() or len(text) > 3 or int(text) > 255:
-        raise TcpRulesError("%s: %r: %r is not a number from 0 to 255" % (field, value, text))
-    if len(text) > 1 and text.startswith("0"):
-        raise TcpRulesError("%s: %r: %r has a leading zero and would never match (tcpserver looks "
-                            "up addresses as 192.0.2.1, never 192.000.002.001)" % (field, value, text))
-    return int(text)
-
-
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-# The common forms, recognised in one step: a full address or a prefix ending in a dot.
-_PLAIN_ADDRESS = re.compile(r"\A(?:(?:%s\.){3}%s|(?:%s\.){1,3})\Z" % (_OCTET, _OCTET, _OCTET))
-_PLAIN_NAME = re.compile(r"\A=\.?(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
-                         r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
-
-
-def _hostname(name, field, value):
-    labels = name.split(".")
-    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
-        raise TcpRulesError("%s: %r is not a host name (letters, digits, '-', '_' in dot-separated "
-                            "labels)" % (field, value))
-
-
-def _cidr(address, field, value):
-    base, _slash, length = address.partition("/")
-    parts = base.split(".")
-    if len(parts) != 4 or not length.isdigit() or int(length) > 32:
-        raise TcpRulesError("%s: %r is not an IPv4 network such as 192.0.2.0/24" % (field, value))
-    octets = [_octet(part, field, value) for part in parts]
-    bits = int(length)
-    number = 0
-    for octet in octets:
-        number = number * 256 + octet
-    if number & ((1 << (32 - bits)) - 1):
-        network = number & ~((1 << (32 - bits)) - 1)
-        raise TcpRulesError("%s: %r has host bits set; the network is %s/%d"
-                            % (field, value, ".".join(str(network >> s & 255) for s in (24, 16, 8, 0)),
-                               bits))
-    full, partial = divmod(bits, 8)
-    head = octets[:full]
-    if not partial:
-        if full == 4:
-            return ".".join(str(o) for o in octets)
-        return "".join("%d." % o for o in head)
-    low = octets[full]
-    high = low + (1 << (8 - partial)) - 1
-    text = ".".join(str(o) for o in head + ["%d-%d" % (low, high)])
-    return text if full == 3 else text + "."
-
-
 def normalize_match(match, field="match"):
-    """Validate one rule's match and return the address as tcprules writes it.
+    """Validate one rule's match and return the address as the rules file holds it.
 
-    Accepted: '' (the default rule), '=' (any host with a name), '=host.example.com',
-    '=.example.com', an IPv4 address, a prefix ending in a dot ('192.0.2.'), a range in one octet
-    ('192.0.2.10-20', '10.1-3.'), and a CIDR network (turned into a prefix or a range).
+    The forms are addresses.parse()'s; a CIDR network becomes a prefix or a range, a host name
+    is lower-cased. Raises ValidationError naming the field and the match.
     """
-    if match is None:
-        match = ""
-    if not isinstance(match, str):
-        raise TcpRulesError("%s: %r must be a string" % (field, match))
-    if _PLAIN_ADDRESS.match(match) or (len(match) < 256 and _PLAIN_NAME.match(match)):
-        return match
-    value = match
-    if any(char in match for char in ":,\n\r\t \x00"):
-        raise TcpRulesError("%s: %r contains a colon, comma, whitespace or newline, which would "
-                            "break the rules file" % (field, value))
-    if match == "" or match == "=":
-        return match
-    if match.startswith("="):
-        name = match[1:]
-        _hostname(name[1:] if name.startswith(".") else name, field, value)
-        return match
-    if "@" in match:
-        raise TcpRulesError("%s: %r: TCPREMOTEINFO rules (user@address) are not supported"
-                            % (field, value))
-    if "/" in match:
-        return _cidr(match, field, value)
-    if re.match(r"\A[0-9a-fA-F]*:", match) or match.count(":"):
-        raise TcpRulesError("%s: %r: IPv6 is not supported by ucspi-tcp 0.88" % (field, value))
-    prefix = match.endswith(".")
-    parts = (match[:-1] if prefix else match).split(".")
-    if len(parts) > 4 or (len(parts) == 4 and prefix):
-        raise TcpRulesError("%s: %r has more than four octets" % (field, value))
-    if len([part for part in parts if "-" in part]) > 1:
-        raise TcpRulesError("%s: %r: tcprules allows a range in one octet only" % (field, value))
-    if not prefix and len(parts) != 4:
-        if not all(part.isdigit() for part in parts if "-" not in part):
-            _hostname(match, field, value)
-            raise TcpRulesError("%s: %r looks like a host name; write '=%s' to match the name "
-                                "the client's address resolves to" % (field, value, match))
-        raise TcpRulesError("%s: %r is neither a full IPv4 address nor a prefix ending in '.' "
-                            "(in YAML, quote prefixes: '127.' unquoted is the number 127.0)"
-                            % (field, value))
-    for part in parts:
-        if "-" in part:
-            low, _dash, high = part.partition("-")
-            if _octet(low, field, value) > _octet(high, field, value):
-                raise TcpRulesError("%s: %r: the range %s is empty" % (field, value, part))
-        else:
-            _octet(part, field, value)
-    return match
+    return addresses.parse(match, field).text
 
 
 def _quote(value, field):
@@ -339,10 +246,25 @@ def _env_value(value, field):
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TcpRulesError("%s: %r must be a string or an integer (quote 'true'/'false')"
                             % (field, value))
-    value = str(value)
+    if isinstance(value, int):
+        try:
+            value = str(value)
+        except ValueError:  # Python writes no int of more than 4300 digits
+            raise TcpRulesError("%s: a %d-bit number is too large for an environment variable"
+                                % (field, value.bit_length()))
     if "\n" in value or "\r" in value or "\x00" in value:
         raise TcpRulesError("%s: %r contains a newline or NUL" % (field, value))
+    _encodable(value, field)
     return value
+
+
+def _encodable(text, field):
+    """The rules file is UTF-8: a lone surrogate (from undecodable input) has no encoding."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TcpRulesError("%s: %r contains %r, a lone surrogate that no UTF-8 file can hold"
+                            % (field, text, text[exc.start:exc.end]))
 
 
 _RULE_KEYS = frozenset(("match", "action", "env", "comment"))
@@ -352,9 +274,7 @@ def _render_env(env, where):
     suffix = ""
     for name in env:
         field = "%s.env.%s" % (where, name)
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
-            raise TcpRulesError("%s: %r is not a variable name (letters, digits, '_')"
-                                % (field, name))
+        validate.env_name(name, field)
         suffix += "," + name + "=" + _quote(_env_value(env[name], field), field)
     return suffix
 
@@ -381,7 +301,8 @@ def render_rule(rule, index=0, env_cache=None):
         if not isinstance(env, dict):
             raise TcpRulesError("rules[%d].env: %r must be a dict of NAME: value" % (index, env))
         try:
-            signature = tuple(env.items())
+            # The value's type too: 1 == True, yet only the int is a valid value.
+            signature = tuple((name, type(value), value) for name, value in env.items())
             suffix = None if env_cache is None else env_cache.get(signature)
         except TypeError:  # an unhashable value: _render_env names it
             signature = suffix = None
@@ -392,7 +313,10 @@ def render_rule(rule, index=0, env_cache=None):
         line += suffix
     comment = rule.get("comment")
     if comment:
-        return "".join(("# " + text).rstrip() + "\n" for text in str(comment).splitlines()) + line + "\n"
+        if not isinstance(comment, str):
+            raise TcpRulesError("rules[%d].comment: %r must be a string" % (index, comment))
+        _encodable(comment, "rules[%d].comment" % index)
+        return "".join(("# " + text).rstrip() + "\n" for text in comment.splitlines()) + line + "\n"
     return line + "\n"
 
 

@@ -58,6 +58,9 @@ options:
             prefix (ending in a dot), C(192.0.2.10-20) or C(10.1-3.) a range within one octet.
           - Quote prefixes in YAML (C('127.')); unquoted, C(127.) is a number.
           - A CIDR network such as C(192.0.2.0/25) is turned into the equivalent prefix or range.
+          - Only forms tcpserver can match are accepted, since it compares text. Addresses are
+            written with the ASCII digits 0-9, octets 0 to 255 without leading zeros. Names have no
+            trailing dot, and are written in lower case, as djbdns reports a client's name.
           - IPv6 addresses and C(user@address) forms are refused.
         type: str
         default: ''
@@ -133,14 +136,14 @@ cdb:
   sample: /etc/tcp.smtp.cdb
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.mailops.qmail.plugins.module_utils import _io
+from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
 from ansible_collections.mailops.qmail.plugins.module_utils import tcprules as core
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 
 
 def main():
-    module = AnsibleModule(
+    module = QmailModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
             cdb=dict(type="path"),
@@ -167,7 +170,7 @@ def main():
         plan = core.plan(params["rules"], current_source, current_cdb)
         source_changed = plan["source_changed"] or _io.attributes_differ(path, owner, group, mode)
         cdb_changed = plan["cdb_changed"] or _io.attributes_differ(cdb_path, owner, group, mode)
-    except (core.TcpRulesError, _io.FileWriteError) as exc:
+    except (ValidationError, _io.FileWriteError) as exc:
         module.fail_json(msg=str(exc))
 
     result = dict(changed=source_changed or cdb_changed, rules=len(params["rules"]),

@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.mailops.qmail.plugins.module_utils import cdb
 from ansible_collections.mailops.qmail.plugins.module_utils import tcprules
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 
 TCPRULES = "/usr/bin/tcprules"
 TCPRULESCHECK = "/usr/bin/tcprulescheck"
@@ -62,6 +63,10 @@ SOURCES = {
         for a in range(2) for b in range(40) for c in range(0, 250, 2)) + b"=x-y.example:deny\n",
     "many-keys-one-bucket": b"".join(b"10.%d.%d.%d:allow\n" % (a, b, c)
                                      for a in range(3) for b in range(20) for c in range(30)),
+    # getnum() reads a NUL-terminated copy: a NUL ends the number, the rest of it is ignored.
+    "range-nul-ends-the-number": b"10.0.0.1\x00x-3:allow\n10.0.1.1-2\x00junk:deny\n",
+    # scan_ulong() wraps around; tcprules then caps the top at 255.
+    "range-huge-numbers": b"10.0.0.250-" + b"9" * 5000 + b":allow\n10.0.1.18446744073709551617-3:deny\n",
 }
 
 # tcprules refuses these (exit 100); so must compile_source().
@@ -76,6 +81,7 @@ BAD_SOURCES = {
     "range-not-a-number": b"10.0.0.a-3:allow\n",
     "allowed-typo": b"127.:allowed\n",
     "crlf-line-end": b"127.:allow\r\n",
+    "range-non-ascii-digit": u"10.0.0.\u00b2-3:allow\n".encode("utf-8"),
 }
 
 
@@ -207,6 +213,7 @@ def test_error_names_line_number_and_reason():
 
 @pytest.mark.parametrize("match, written", [
     ("", ""), ("=", "="), ("=mail.example.com", "=mail.example.com"), ("=.example.com", "=.example.com"),
+    ("=Mail.Example.COM", "=mail.example.com"),
     ("192.0.2.1", "192.0.2.1"), ("192.0.2.", "192.0.2."), ("10.", "10."),
     ("192.0.2.10-20", "192.0.2.10-20"), ("10.1-3.", "10.1-3."),
     ("192.0.2.0/24", "192.0.2."), ("10.0.0.0/8", "10."), ("192.0.2.7/32", "192.0.2.7"),
@@ -224,7 +231,15 @@ def test_match_forms(match, written):
     ("1.2.3.4.5", "more than four octets"),
     ("127.0", "neither a full IPv4 address nor a prefix"),
     ("mail.example.com", "write '=mail.example.com'"),
-    ("=bad_host!", "not a host name"),
+    ("=bad..host", "not a host name"),
+    ("=bad_host!", "contains '!'"),
+    ("=mail.example.com.", "ends with a dot"),
+    ("0.0.0.\u00b2", "ASCII"),
+    ("0.0.0.\u0660", "ASCII"),
+    ("10.0.0.1\n", "line break"),
+    ("10.0.0.1-\x005", "NUL"),
+    ("10.0.0.1-" + "9" * 5000, "a 5000-digit number is not a number from 0 to 255"),
+    ("\ud800", "ASCII"),
     ("10.1-3.4-5", "range in one octet only"),
     ("10.9-3.", "the range 9-3 is empty"),
     ("::1", "colon"),
@@ -234,7 +249,7 @@ def test_match_forms(match, written):
     (5, "must be a string"),
 ])
 def test_bad_matches_name_field_and_value(match, message):
-    with pytest.raises(tcprules.TcpRulesError, match="match") as info:
+    with pytest.raises(ValidationError, match="match") as info:
         tcprules.normalize_match(match)
     assert message in str(info.value)
     assert repr(match) in str(info.value)
@@ -246,12 +261,19 @@ def test_bad_matches_name_field_and_value(match, message):
     (dict(match="1.", env={"X": "a\nb"}), "newline"),
     (dict(match="1.", env={"X": True}), "string or an integer"),
     (dict(match="1.", env={"X": "\"'/|%#^~!@+;"}), "every quote character"),
+    (dict(match="1.", env={"X": "a\ud800"}), "rules[0].env.X: 'a\\ud800' contains '\\ud800', a lone surrogate"),
+    (dict(match="1.", env={"X": 10 ** 5000}), "rules[0].env.X: a 16610-bit number is too large"),
+    (dict(match="1.", env={"\ud800": "x"}), "is not an environment variable name"),
+    (dict(match="1.", env={"A\n": "x"}), "is not an environment variable name"),
+    (dict(match="1.", comment="caf\udce9"), "rules[0].comment: 'caf\\udce9' contains '\\udce9'"),
+    (dict(match="1.", comment=["x"]), "rules[0].comment: ['x'] must be a string"),
+    (dict(match=None), "rules[0].match: null is not a match"),
     (dict(match="1.", env=["X"]), "must be a dict"),
     (dict(match="1.", colour="red"), "unknown key(s) colour"),
     ("1.:allow", "must be a dict"),
 ])
 def test_bad_rules(rule, message):
-    with pytest.raises(tcprules.TcpRulesError) as info:
+    with pytest.raises(ValidationError) as info:
         tcprules.render([rule])
     assert message in str(info.value)
 
@@ -286,9 +308,9 @@ def test_describe_cdb():
 
 
 def test_leading_zeros_are_refused_because_they_never_match():
-    with pytest.raises(tcprules.TcpRulesError, match="leading zero"):
+    with pytest.raises(ValidationError, match="leading zero"):
         tcprules.normalize_match("192.0.2.010")
-    with pytest.raises(tcprules.TcpRulesError, match="leading zero"):
+    with pytest.raises(ValidationError, match="leading zero"):
         tcprules.normalize_match("010.")
 
 
@@ -296,8 +318,13 @@ def test_shared_env_is_checked_once_per_distinct_set_but_errors_still_name_the_r
     env = {"RELAYCLIENT": ""}
     text = tcprules.render([dict(match="10.0.0.%d" % i, env=env) for i in range(3)], header=False)
     assert text.count(',RELAYCLIENT=""') == 3
-    with pytest.raises(tcprules.TcpRulesError, match=r"rules\[1\].env.X"):
+    with pytest.raises(ValidationError, match=r"rules\[1\].env.X"):
         tcprules.render([dict(match="1.", env={"A": ""}), dict(match="2.", env={"X": ["list"]})])
+
+
+def test_an_env_set_seen_before_does_not_let_an_equal_value_of_another_type_through():
+    with pytest.raises(ValidationError, match=r"rules\[1\].env.X: True must be a string or an integer"):
+        tcprules.render([dict(match="1.", env={"X": 1}), dict(match="2.", env={"X": True})])
 
 
 def test_error_line_number_in_a_large_source():

@@ -11,9 +11,11 @@ import grp
 import json
 import os
 import pwd
+from unittest import mock
 
 import pytest
 
+from ansible.module_utils import _internal
 from ansible.module_utils.testing import patch_module_args
 
 # Files the tests write belong to whoever runs them, so no test needs root.
@@ -22,14 +24,22 @@ MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
 def run_module(main, capsys, check=False, diff=False, raw=False, **args):
-    """Call main() with args (owner and group default to the caller) and return its JSON result,
-    or (result, the printed text) with raw=True, for tests that look for leaked secrets."""
-    args.setdefault("owner", ME)
-    args.setdefault("group", MY_GROUP)
+    """Call main() with args (owner and group default to the caller; None leaves them out, for
+    modules without them) and return its JSON result, or (result, the printed text) with raw=True,
+    for tests that look for leaked secrets."""
+    for key, mine in (("owner", ME), ("group", MY_GROUP)):
+        if args.setdefault(key, mine) is None:
+            del args[key]
     args.update(_ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            main()
+    # A module runs in a process of its own, without the controller. Once another test has
+    # imported controller code, ansible-core would act as the controller inside the module:
+    # warnings go to its display instead of the result, and arguments that are not valid UTF-8 are
+    # refused before the module under test could refuse them.
+    with mock.patch.object(_internal, "is_controller", False), \
+            mock.patch.object(_internal, "import_controller_module", lambda name: None):
+        with patch_module_args(args):
+            with pytest.raises(SystemExit):
+                main()
     out = capsys.readouterr().out
     return (json.loads(out), out) if raw else json.loads(out)
 

@@ -108,6 +108,26 @@ def test_custom_cdb_path_and_mode(capsys, src, tmp_path):
     (dict(match="192.0.2.1/24"), "rules[1].match: '192.0.2.1/24' has host bits set"),
     (dict(match="mail.example.com"), "rules[1].match"),
     (dict(match="1.", env={"A B": "x"}), "rules[1].env.A B"),
+    # Non-ASCII digits: int() and str.isdigit() take them, tcpserver never writes them.
+    (dict(match="0.0.0.\u00b2"), "rules[1].match: '0.0.0.\u00b2' contains '\u00b2'"),
+    (dict(match="0.0.0.\u0660"), "rules[1].match: '0.0.0.\u0660' contains '\u0660'"),
+    (dict(match="10.0.0.1-\x005"), "rules[1].match: '10.0.0.1-\\x005' contains a NUL byte"),
+    (dict(match="10.0.0.1\n"), "rules[1].match: '10.0.0.1\\n' contains a NUL byte or a line break"),
+    (dict(match="10.\ud800"), "rules[1].match: '10.\\ud800' contains '\\ud800'"),
+    (dict(match="10.0.0.1-" + "9" * 5000), "a 5000-digit number is not a number from 0 to 255"),
+    (dict(match=10 ** 30), "rules[1].match: '1000000000000000000000000000000' is neither"),
+    (dict(match=127.0), "rules[1].match: '127.0' is neither a full IPv4 address nor a prefix"),
+    (dict(match=["10."]), "rules[1].match: \"['10.']\" contains '['"),
+    (dict(match="=mail.example.com."), "rules[1].match: '=mail.example.com.' ends with a dot"),
+    (dict(match="1.", comment="caf\udce9"), "rules[1].comment: 'caf\\udce9' contains '\\udce9'"),
+    (dict(match="1.", env={"X": "a\ud800"}), "rules[1].env.X: 'a\\ud800' contains '\\ud800'"),
+    (dict(match="1.", env={"\ud800": "x"}), "'\\ud800' is not an environment variable name"),
+    (dict(match="1.", env={"X": "a\x00b"}), "rules[1].env.X: 'a\\x00b' contains a newline or NUL"),
+    (dict(match="1.", env={"X": float("nan")}), "rules[1].env.X: nan must be a string or an integer"),
+    (dict(match="1.", env={"X": None}), "rules[1].env.X: None must be a string or an integer"),
+    (dict(match="1.", env={5: "x"}), "rules[1].env.5: '5' is not an environment variable name"),
+    (dict(match="1.", env=["X"]), "env"),
+    (dict(match="1.", action="permit"), "allow, deny"),
 ])
 def test_bad_rule_fails_and_leaves_both_files(capsys, src, rule, message):
     run(capsys, path=str(src), rules=RULES)
