@@ -19,8 +19,13 @@ description:
   - Validates what it knows before anything is written, host and domain names, integers and their
     ranges (concurrency limits 1..255, or 1..65000 with the big-concurrency patch), C(virtualdomains)
     syntax, and regular expressions in the files the flavour reads as regular expressions. A value
-    that fails leaves every file untouched and the error names the file, the value and what would be
-    accepted.
+    that fails leaves every file untouched and the error names the file (or the variable given in
+    O(variables)), the value and what would be accepted.
+  - Writes a value only if qmail reads back exactly that value. Integers are plain decimal numbers
+    from 0 to 2147483647 (qmail reads them into a C int), written without leading zeros; a string
+    such as C('1_000'), C('+5'), C(' 5') or one with non-ASCII digits is refused, since qmail reads
+    only leading ASCII digits. One-line files and list entries must not end in spaces or tabs (qmail
+    strips them); list entries must not be empty or start with C(#) (qmail skips them as comments).
   - Control file names the module does not know are written as given, with a warning.
   - Reports for every file whether it changed and what a running qmail must do to take the change
     (O(files) in the results), so roles restart only what needs it.
@@ -84,6 +89,13 @@ options:
     description: The C(qmail-newmrh) program, run after C(morercpthosts) changed.
     type: path
     default: /var/qmail/bin/qmail-newmrh
+  variables:
+    description:
+      - Control file name to the name of the variable its value came from, for example
+        C(databytes) to C(smtpd_databytes).
+      - Error messages name that variable instead of C(files.NAME), so a role's user reads the name
+        they wrote. Files not listed here are named C(files.NAME).
+    type: dict
 notes:
   - C(qmail-newmrh) writes C(morercpthosts.cdb) in the control directory it was compiled with;
     with a non-default O(control_dir) the module warns instead of running it.
@@ -108,6 +120,15 @@ EXAMPLES = r"""
       badmailfrom: ['@spam\.example$']
       bouncemaxbytes: null
   register: qmail_control
+
+- name: Write control files from role variables, naming those variables in errors
+  mailops.qmail.control:
+    files:
+      databytes: "{{ smtpd_databytes }}"
+      me: "{{ qmail_me }}"
+    variables:
+      databytes: smtpd_databytes
+      me: qmail_me
 
 - name: Tell qmail-send to reread locals and virtualdomains
   ansible.builtin.command: svc -h /service/qmail-send
@@ -182,6 +203,7 @@ def main():
             group=dict(type="str", default="root"),
             mode=dict(type="raw", default="0644"),
             newmrh=dict(type="path", default="/var/qmail/bin/qmail-newmrh"),
+            variables=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
@@ -190,7 +212,8 @@ def main():
     owner, group, mode = params["owner"], params["group"], params["mode"]
     try:
         _io.parse_mode(mode)
-        entries, warnings = core.plan(control_dir, params["files"], params["flavour"], params["prune"])
+        entries, warnings = core.plan(control_dir, params["files"], params["flavour"], params["prune"],
+                                      variables=params["variables"])
         _decide(entries, owner, group, mode)
     except (core.ControlError, _io.FileWriteError) as exc:
         module.fail_json(msg=str(exc))

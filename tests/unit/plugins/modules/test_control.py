@@ -144,3 +144,38 @@ def test_absent_morercpthosts_takes_its_cdb_along(capsys, cdir):
     result = run(capsys, control_dir=str(cdir), files={"morercpthosts": None})
     assert result["changed_files"] == ["morercpthosts"] and result["effects"] == ["newmrh"]
     assert os.listdir(str(cdir)) == []
+
+
+def test_errors_name_the_variable_the_user_wrote(capsys, cdir):
+    result = run(capsys, control_dir=str(cdir),
+                 files={"me": "mail.example.com", "databytes": "1_000"},
+                 variables={"databytes": "smtpd_databytes", "me": "qmail_me"})
+    assert result["failed"]
+    assert result["msg"].startswith("smtpd_databytes: '1_000' is not a plain decimal number")
+    assert "qmail would read 1" in result["msg"] and "files.databytes" not in result["msg"]
+    result = run(capsys, control_dir=str(cdir), flavour="gentoo",
+                 files={"badmailfrom": ["@spam.example", "#x"]},
+                 variables={"badmailfrom": "smtpd_badmailfrom"})
+    assert result["msg"].startswith("smtpd_badmailfrom[1]: '#x' would not reach qmail")
+    assert os.listdir(str(cdir)) == []
+
+
+@pytest.mark.parametrize("files, variables, message", [
+    ({"smtpgreeting": "hello \ud800"}, None, "files.smtpgreeting: 'hello \\ud800' contains '\\ud800'"),
+    ({"locals": ["ok.example", "x\udcff.example"]}, None, "files.locals[1]:"),
+    ({"bad\ud800name": "x"}, None, "files: 'bad\\ud800name' contains a lone surrogate"),
+    ({"databytes": 2 ** 70}, None, "files.databytes: a 71-bit number is outside 0..2147483647"),
+    ({"spfbehavior": -2 ** 70}, None, "files.spfbehavior: a 71-bit number is beyond"),
+    ({"databytes": 1.5}, None, "files.databytes: 1.5 is not a whole number"),
+    ({"databytes": [1]}, {"databytes": "smtpd_databytes"}, "smtpd_databytes: [1]: databytes holds one value"),
+    ({"me": {"a": 1}}, None, "files.me: {'a': 1}: me holds one value"),
+    ({"locals": [None]}, None, "files.locals[0]: None must be a string"),
+    ({"me": "a.example"}, {"me": 5}, "variables: {'me': 5} must map control file names"),
+])
+def test_wrong_values_fail_without_a_traceback(capsys, cdir, files, variables, message):
+    args = dict(control_dir=str(cdir), files=files)
+    if variables is not None:
+        args["variables"] = variables
+    result = run(capsys, **args)
+    assert result["failed"] and message in result["msg"]
+    assert os.listdir(str(cdir)) == []
