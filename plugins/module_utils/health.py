@@ -14,8 +14,8 @@ __metaclass__ = type
 import os
 import re
 
-SVSTAT_RE = re.compile(r"^(?P<path>\S+): (?P<state>up|down)(?: \(pid (?P<pid>\d+)\))? (?P<seconds>\d+) seconds"
-                       r"(?P<rest>.*)$")
+from ansible_collections.mailops.qmail.plugins.module_utils._io import check_path
+from ansible_collections.mailops.qmail.plugins.module_utils.supervise import parse_svstat
 
 # Ways to give the collection qmail binaries, shown whenever they are missing.
 SUPPLY_HINTS = [
@@ -26,25 +26,6 @@ SUPPLY_HINTS = [
 ]
 
 
-def parse_svstat(output):
-    """Parse daemontools `svstat` lines into dicts (state, pid, seconds, flags)."""
-    result = {}
-    for line in output.splitlines():
-        match = SVSTAT_RE.match(line.strip())
-        if not match:
-            continue
-        rest = match.group("rest")
-        result[match.group("path")] = {
-            "state": match.group("state"),
-            "pid": int(match.group("pid")) if match.group("pid") else None,
-            "seconds": int(match.group("seconds")),
-            "normally_down": "normally down" in rest,
-            "normally_up": "normally up" in rest,
-            "wants_up": "want up" in rest,
-        }
-    return result
-
-
 def listening_tcp_ports(proc_files):
     """Ports in LISTEN state from the text of /proc/net/tcp and /proc/net/tcp6."""
     ports = set()
@@ -52,28 +33,38 @@ def listening_tcp_ports(proc_files):
         for line in text.splitlines()[1:]:
             fields = line.split()
             if len(fields) > 3 and fields[3] == "0A":
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+                port = fields[1].rsplit(":", 1)[-1]
+                if re.match(r"\A[0-9A-Fa-f]{1,4}\Z", port):
+                    ports.add(int(port, 16))
     return sorted(ports)
 
 
 def _read(path):
+    """A file's text (undecodable bytes replaced), or None when it cannot be read."""
     try:
-        with open(path) as handle:
-            return handle.read()
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
     except (IOError, OSError):
         return None
+
+
+def check_paths(**paths):
+    """Each keyword's value must be an absolute path; a FileWriteError names one that is not."""
+    for field in sorted(paths):
+        check_path(paths[field], field)
 
 
 def service_report(scan_dir, run):
     """One entry per service linked in the scan directory, with why a down service is down."""
     services = []
-    if not os.path.isdir(scan_dir):
+    try:
+        names = sorted(n for n in os.listdir(scan_dir) if not n.startswith("."))
+    except OSError:
         return services
-    names = sorted(n for n in os.listdir(scan_dir) if not n.startswith("."))
     paths = [os.path.join(scan_dir, n) for n in names]
-    statuses = {}
+    statuses, err = {}, ""
     if paths:
-        rc, out, err = run(["svstat"] + paths)
+        dummy, out, err = run(["svstat"] + paths)
         statuses = parse_svstat(out)
     for name, path in zip(names, paths):
         status = statuses.get(path)
@@ -81,13 +72,14 @@ def service_report(scan_dir, run):
         reason = None
         if os.path.exists(down_file):
             reason = (_read(down_file) or "").strip() or "a down file is present"
-        entry = {"name": name, "path": os.path.realpath(path),
-                 "state": status["state"] if status else "unknown",
-                 "seconds": status["seconds"] if status else None,
-                 "reason": reason}
-        if status is None:
-            entry["reason"] = reason or "svstat could not read its status: is svscan running?"
-        services.append(entry)
+        known = status is not None and status["state"] is not None
+        if not known and reason is None:
+            reason = "svstat could not read its status (%s): is svscan running?" % (
+                status["problem"] if status else err.strip() or "no answer")
+        services.append({"name": name, "path": os.path.realpath(path),
+                         "state": status["state"] if known else "unknown",
+                         "seconds": status["seconds"] if known else None,
+                         "reason": reason})
     return services
 
 

@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import re
 
 from ansible_collections.mailops.qmail.plugins.module_utils import flavours
 from ansible_collections.mailops.qmail.plugins.module_utils import validate
@@ -44,17 +45,43 @@ def syntax_for(syntax=None, flavour=None):
         raise RoutesError("flavour: %s" % exc)
 
 
+def _shown(value, field):
+    """What an error may show of a value: credentials never appear, not even in part."""
+    return MASK if field.endswith((".username", ".password")) else repr(value)
+
+
+def _text(value, field):
+    if not isinstance(value, str):
+        raise ValidationError("%s: %s is a %s; a string is accepted"
+                              % (field, _shown(value, field), type(value).__name__))
+    if not _encodable(value):
+        raise ValidationError("%s: %s is not valid UTF-8 text (it holds a lone surrogate); text "
+                              "that qmail-remote can read back is accepted" % (field, _shown(value, field)))
+    return value
+
+
 def _forbid(value, chars, field, what):
     bad = [char for char in chars if char in value]
     if bad:
-        raise ValidationError("%s: %r contains %s, which would break the %s"
-                              % (field, MASK if "password" in field else value,
-                                 ", ".join(repr(char) for char in bad), what))
+        raise ValidationError("%s: %s contains %s, which would break the %s"
+                              % (field, _shown(value, field), ", ".join(repr(char) for char in bad), what))
+
+
+def _encodable(value):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _route_field(route, index):
     domain = route.get("domain") or ""
-    return "routes[%d] (%s)" % (index, domain or "default route")
+    if not domain:
+        return "routes[%d] (default route)" % index
+    if isinstance(domain, str) and _encodable(domain) and domain.isprintable():
+        return "routes[%d] (%s)" % (index, domain)
+    return "routes[%d] (%r)" % (index, domain)
 
 
 def normalize(routes, syntax):
@@ -69,7 +96,8 @@ def normalize(routes, syntax):
                 raise ValidationError("routes[%d]: %r must be a dict with domain, relay, port, "
                                       "username, password" % (index, route))
             where = _route_field(route, index)
-            unknown = sorted(set(route) - set(("domain", "relay", "port", "username", "password")))
+            known = ("domain", "relay", "port", "username", "password")
+            unknown = sorted(str(key) for key in route if key not in known)
             if unknown:
                 raise ValidationError("%s: unknown key(s) %s; accepted: domain, relay, port, "
                                       "username, password" % (where, ", ".join(unknown)))
@@ -79,8 +107,7 @@ def normalize(routes, syntax):
             username = route.get("username")
             password = route.get("password")
             for name, value in (("domain", domain), ("relay", relay)):
-                if not isinstance(value, str):
-                    raise ValidationError("%s.%s: %r must be a string" % (where, name, value))
+                _text(value, "%s.%s" % (where, name))
                 _forbid(value, ":| \t\n\r", "%s.%s" % (where, name), "line format")
             if domain:
                 validate.hostname(domain, where + ".domain", allow_leading_dot=True)
@@ -108,13 +135,13 @@ def normalize(routes, syntax):
                 if not relay:
                     raise ValidationError("%s: credentials need a relay host" % where)
                 for name, value in (("username", username), ("password", password)):
-                    if not isinstance(value, str) or not value:
-                        raise ValidationError("%s.%s: must be a non-empty string"
-                                              % (where, name))
+                    field = "%s.%s" % (where, name)
+                    if not _text(value, field):
+                        raise ValidationError("%s: is empty; a non-empty string is accepted" % field)
                     chars = "\n\r\x00" if syntax == "base64" else " \t\n\r\x00"
                     if syntax == "pipe":
                         chars += "|"
-                    _forbid(value, chars, "%s.%s" % (where, name), "%s syntax" % syntax)
+                    _forbid(value, chars, field, "%s syntax" % syntax)
             result.append(dict(domain=domain, relay=relay, port=port, username=username,
                                password=password))
     except ValidationError as exc:
@@ -126,8 +153,8 @@ def _b64(text):
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def render_line(route, syntax, mask=False):
-    """One smtproutes line (no newline); mask=True hides the password."""
+def render_line(route, syntax):
+    """One smtproutes line, without its newline."""
     line = "%s:%s" % (route["domain"], route["relay"])
     has_credentials = route.get("username") is not None
     port = route.get("port")
@@ -139,38 +166,45 @@ def render_line(route, syntax, mask=False):
         return line
     user, password = route["username"], route["password"]
     if syntax == "base64":
-        return line + " %s %s" % (_b64(user), MASK if mask else _b64(password))
+        return line + " %s %s" % (_b64(user), _b64(password))
     if syntax == "space":
-        return line + " %s %s" % (user, MASK if mask else password)
-    return line + "|%s|%s" % (user, MASK if mask else password)
+        return line + " %s %s" % (user, password)
+    return line + "|%s|%s" % (user, password)
 
 
-def render(routes, syntax, mask=False):
-    return "".join(render_line(route, syntax, mask) + "\n" for route in routes)
+def render(routes, syntax):
+    return "".join(render_line(route, syntax) + "\n" for route in routes)
 
 
 def has_credentials(routes):
     return any(route.get("username") is not None for route in routes)
 
 
-def mask_text(text, syntax):
-    """Hide the passwords of an existing smtproutes text (for diffs), whatever it holds."""
+# domain:relay[:port], the part of a line that every syntax writes the same way and that holds no
+# credentials: neither domain nor relay can contain ':', '|', a space or a tab. Only those
+# separators survive masking, so nothing of a credential does.
+_ROUTE = re.compile(r"\A[^ \t|:]*:[^ \t|:]*(?::[0-9]+)?")
+_FIELD = re.compile(r"[^ \t|]+")
+
+
+def mask_text(text):
+    """An smtproutes text fit for a diff: on every line, each field after domain:relay[:port] is
+    masked (user names and passwords alike, whichever syntax wrote the line, base64 or not), and a
+    line that does not start with a route is masked whole."""
     if text is None:
         return None
     lines = []
     for line in text.split("\n"):
-        if syntax == "pipe" and line.count("|") >= 2:
-            head, _sep, _secret = line.rpartition("|")
-            line = head + "|" + MASK
-        elif syntax in ("base64", "space"):
-            fields = line.split()
-            if len(fields) >= 3:
-                line = " ".join(fields[:2] + [MASK])
-        lines.append(line)
+        route = _ROUTE.match(line)
+        if route is None:
+            lines.append(_FIELD.sub(MASK, line))
+        else:
+            lines.append(route.group() + _FIELD.sub(MASK, line[route.end():]))
     return "\n".join(lines)
 
 
 def masked_routes(routes):
-    """The routes as returned to Ansible: passwords replaced by a mask."""
-    return [dict(route, password=None if route.get("password") is None else MASK)
+    """The routes as returned to Ansible: user names and passwords replaced by a mask."""
+    return [dict(route, **dict((key, None if route.get(key) is None else MASK)
+                               for key in ("username", "password")))
             for route in routes]

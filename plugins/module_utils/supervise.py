@@ -19,11 +19,14 @@ __metaclass__ = type
 import os
 import pwd
 import re
+import shlex
 import shutil
 
+from ansible_collections.mailops.qmail.plugins.module_utils import validate as grammar
 from ansible_collections.mailops.qmail.plugins.module_utils._io import (
     FileWriteError,
     attributes_differ,
+    check_path,
     read_bytes,
     remove,
     set_attributes,
@@ -32,18 +35,30 @@ from ansible_collections.mailops.qmail.plugins.module_utils._io import (
 )
 
 MASK = "********"
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+SERVICE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._@-]*\Z")
+USER_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+# multilog's limits (daemontools multilog(8)): s between 4096 and 16777215, n at least 2; n is
+# read as an unsigned long, which holds at least 32 bits everywhere.
+LOG_SIZE = (4096, 16777215)
+LOG_COUNT = (2, 2 ** 32 - 1)
+# Interpreters that `-n` makes read a script without running it.
+SHELLS = ("sh", "ash", "bash", "dash", "ksh", "mksh", "zsh")
+# One line per directory, "DIR: " and its status (daemontools svstat.c); a DIR holding ": " is not
+# told apart from svstat's own "svstat: fatal: ..." and is never reported.
+SVSTAT_LINE = re.compile(
+    r"\A(?P<path>(?:(?!: ).)+): (?:(?P<state>up|down)(?: \(pid (?P<pid>[0-9]+)\))? (?P<seconds>[0-9]+) seconds"
+    r"(?P<flags>.*)|(?P<problem>supervise not running|unable to .*))\Z")
 
 
-class SuperviseError(Exception):
+class SuperviseError(ValueError):
     """Bad input or a state the module must not touch; the message names the field."""
 
 
 def log_run_script(log_user, log_dir, log_size, log_count):
     """The log/run script: multilog as the log user, timestamps, ~2.5 MB files as on Gentoo."""
     return ("#!/bin/sh\n"
-            "exec setuidgid %s multilog t s%d n%d %s\n" % (log_user, log_size, log_count, log_dir))
+            "exec setuidgid %s multilog t s%d n%d %s\n"
+            % (log_user, log_size, log_count, shlex.quote(log_dir)))
 
 
 def env_file_content(value):
@@ -51,47 +66,133 @@ def env_file_content(value):
     return ("%s\n" % value).encode("utf-8")
 
 
+def envdir_reads(content):
+    """The value daemontools envdir sets from a file's content, or None when it unsets it:
+    the first line, trailing spaces and tabs removed, each NUL turned into a newline."""
+    if not content:
+        return None
+    line = content.split(b"\n", 1)[0].rstrip(b" \t").replace(b"\x00", b"\n")
+    return line.decode("utf-8", "surrogateescape")
+
+
 def parse_svstat(output):
-    """Return True (up), False (down or supervise not running) or None from svstat's output."""
-    text = output.strip()
-    if ": up " in text or text.endswith(": up"):
-        return True
-    if ": down" in text or "supervise not running" in text or "unable to" in text:
-        return False
+    """svstat's lines as {path: {state, pid, seconds, normally_up, normally_down, wants_up,
+    problem}}: state is 'up', 'down' or None when svstat could not tell (problem says why)."""
+    result = {}
+    for line in output.splitlines():
+        match = SVSTAT_LINE.match(line.strip())
+        if not match:
+            continue
+        flags = match.group("flags") or ""
+        result[match.group("path")] = {
+            "state": match.group("state"),
+            "pid": int(match.group("pid")) if match.group("pid") else None,
+            "seconds": int(match.group("seconds")) if match.group("seconds") else None,
+            "normally_down": "normally down" in flags,
+            "normally_up": "normally up" in flags,
+            "wants_up": "want up" in flags,
+            "problem": match.group("problem"),
+        }
+    return result
+
+
+def service_up(output, path):
+    """From svstat's output: True (up), False (down, or no supervise running for path) or None
+    (svstat said nothing about path)."""
+    entry = parse_svstat(output).get(path)
+    if entry is None:
+        return None
+    return entry["state"] == "up"
+
+
+def shell_of(script):
+    """The shell named on a script's #! line (directly or through env), or None for another language."""
+    words = script.split("\n", 1)[0][2:].split()
+    if len(words) > 1 and os.path.basename(words[0]) == "env":
+        words = words[1:]
+    if words and os.path.basename(words[0]) in SHELLS:
+        return words[0]
     return None
+
+
+def _text(value, field, shown=None):
+    """value must be a string that UTF-8 can hold; shown replaces it in the message (a mask)."""
+    if not isinstance(value, str):
+        raise SuperviseError("%s: %s is a %s; a string is accepted"
+                             % (field, shown or repr(value), type(value).__name__))
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SuperviseError("%s: %s is not valid UTF-8 text (it holds a lone surrogate); UTF-8 text "
+                             "is accepted" % (field, shown or repr(value)))
+    return value
+
+
+def _count(value, field, limits, why):
+    if isinstance(value, bool) or not isinstance(value, int) or not limits[0] <= value <= limits[1]:
+        raise SuperviseError("%s: %r is not an integer from %d to %d (%s)"
+                             % (field, value, limits[0], limits[1], why))
+
+
+def env_value(value, field, secret=False):
+    """The text of one envdir file's variable, refused unless envdir reads it back unchanged."""
+    shown = MASK if secret else None
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SuperviseError("%s: %s is a %s; a string or a number is accepted (quote yes/no/true/"
+                             "false to pass them as text)" % (field, shown or repr(value), type(value).__name__))
+    text = _text(str(value), field, shown)
+    if envdir_reads(env_file_content(text)) != text:
+        raise SuperviseError("%s: %s holds a newline, a NUL or a trailing space or tab, which envdir "
+                             "would read differently; one line without trailing blanks is accepted"
+                             % (field, shown or repr(value)))
+    return text
 
 
 def validate(params):
     """Check the parameters; raise SuperviseError naming the field and the value."""
     name = params["name"]
-    if not SERVICE_NAME.match(name or ""):
-        raise SuperviseError("name %r is not a valid service name (letters, digits, '.', '_', '@', '-'; "
+    if not isinstance(name, str) or not SERVICE_NAME.match(name):
+        raise SuperviseError("name: %r is not a valid service name (letters, digits, '.', '_', '@', '-'; "
                              "no slash, not starting with a dot)" % (name,))
     for field in ("service_dir", "scan_dir", "log_dir"):
-        value = params.get(field)
-        if value is not None and not os.path.isabs(value):
-            raise SuperviseError("%s %r must be an absolute path" % (field, value))
-    if params["state"] == "present" and not params.get("run"):
+        if params.get(field) is not None:
+            try:
+                check_path(params[field], field)
+            except FileWriteError as exc:
+                raise SuperviseError(str(exc))
+    run = params.get("run")
+    if params["state"] == "present" and not run:
         raise SuperviseError("run is required (the run script's content) when state is present")
-    if params.get("run") and not params["run"].startswith("#!"):
-        raise SuperviseError("run must start with an interpreter line such as '#!/bin/sh', got %r"
-                             % params["run"][:30])
-    if params["log_size"] < 4096:
-        raise SuperviseError("log_size %r is too small: multilog needs at least 4096 bytes"
-                             % params["log_size"])
-    if params["log_count"] < 2:
-        raise SuperviseError("log_count %r is too small: multilog keeps at least 2 files"
-                             % params["log_count"])
-    if params.get("log_user") and not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", params["log_user"]):
-        raise SuperviseError("log_user %r is not a valid user name" % params["log_user"])
-    for key, value in (params.get("env") or {}).items():
-        if not ENV_NAME.match(key):
-            raise SuperviseError("env key %r is not a valid environment variable name" % key)
-        if "\n" in str(value) or "\0" in str(value):
-            raise SuperviseError("env value of %r contains a newline or NUL byte; envdir reads one line" % key)
-    for key in params.get("secret_env") or []:
-        if key not in (params.get("env") or {}):
-            raise SuperviseError("secret_env names %r, which is not a key of env" % key)
+    if run is not None:
+        _text(run, "run")
+        if not run.startswith("#!"):
+            raise SuperviseError("run must start with an interpreter line such as '#!/bin/sh', got %r"
+                                 % run[:30])
+        if "\x00" in run:
+            raise SuperviseError("run: the script holds a NUL byte; text without NUL is accepted")
+    if params.get("down_reason") is not None:
+        _text(params["down_reason"], "down_reason")
+    _count(params["log_size"], "log_size", LOG_SIZE, "bytes per multilog file")
+    _count(params["log_count"], "log_count", LOG_COUNT, "files multilog keeps")
+    log_user = params.get("log_user")
+    if log_user is not None and (not isinstance(log_user, str) or not USER_NAME.match(log_user)):
+        raise SuperviseError("log_user: %r is not a valid user name (letters, digits, '_', '.', '-')"
+                             % (log_user,))
+    env = params.get("env")
+    if env is not None and not isinstance(env, dict):
+        raise SuperviseError("env: %r is not a dict of variable names to values" % (env,))
+    secret = params.get("secret_env") or []
+    for key in secret:
+        if not isinstance(key, str) or key not in (env or {}):
+            raise SuperviseError("secret_env names %r, which is not a key of env" % (key,))
+    for key, value in (env or {}).items():
+        try:
+            grammar.env_name(key, "env")
+        except grammar.ValidationError as exc:
+            raise SuperviseError(str(exc))
+        env_value(value, "env.%s" % key, key in secret)
 
 
 class Service(object):
@@ -138,8 +239,8 @@ class Service(object):
         svstat = self.runner.which("svstat")
         if not svstat or not os.path.isdir(self.dir):
             return None
-        dummy, out, err = self.runner.run([svstat, self.dir])
-        return parse_svstat(out + err)
+        dummy, out, dummy2 = self.runner.run([svstat, self.dir])
+        return service_up(out, self.dir)
 
     def _ensure_dir(self, path, owner="root", group=None, mode="0755"):
         if not os.path.isdir(path):
@@ -163,8 +264,26 @@ class Service(object):
             return True
         return False
 
-    def _ensure_file(self, path, content, mode, display=None, owner="root", group=None):
-        """Write content when it differs; display is the text shown in the diff (masked)."""
+    def _shell_check(self, path, script):
+        """A write_atomic check that refuses a shell script its shell cannot parse (`sh -n`)."""
+        shell = shell_of(script)
+        if shell is None:
+            return None
+
+        def check(tmp):
+            program = shell if os.path.isabs(shell) else self.runner.which(shell)
+            if not program or not os.access(program, os.X_OK):
+                raise FileWriteError("%s: the shell %s named on its #! line is not installed; the "
+                                     "file is left as it was" % (path, shell))
+            rc, out, err = self.runner.run([program, "-n", tmp])
+            if rc != 0:
+                raise FileWriteError("%s: `%s -n` refuses the new script, so the file is left as it "
+                                     "was: %s" % (path, program, (err or out).replace(tmp, path).strip()))
+        return check
+
+    def _ensure_file(self, path, content, mode, display=None, owner="root", group=None, check=None):
+        """Write content when it differs; display is the text shown in the diff (masked); check
+        (see write_atomic) may refuse the new content before it replaces the old."""
         before = read_bytes(path)
         if before == content:
             if attributes_differ(path, owner, group, mode):
@@ -180,7 +299,7 @@ class Service(object):
         self.diff.append(text_diff(path, shown_before, shown_after))
         self._record("%s %s" % ("update" if before is not None else "create", path))
         if not self.check_mode:
-            write_atomic(path, content, owner, group, mode)
+            write_atomic(path, content, owner, group, mode, check=check)
         return True
 
     def _ensure_absent(self, path):
@@ -208,8 +327,9 @@ class Service(object):
     # ---- state present -------------------------------------------------------------------
     def _present(self, result):
         self._ensure_dir(self.dir)
-        run_changed = self._ensure_file(os.path.join(self.dir, "run"),
-                                        self.p["run"].encode("utf-8"), "0755")
+        run_path = os.path.join(self.dir, "run")
+        run_changed = self._ensure_file(run_path, self.p["run"].encode("utf-8"), "0755",
+                                        check=self._shell_check(run_path, self.p["run"]))
         env_changed = self._env()
         log_run_changed = self._log()
         down_path = os.path.join(self.dir, "down")
@@ -244,7 +364,7 @@ class Service(object):
         changed = self._ensure_dir(env_dir)
         for key in sorted(env):
             secret = key in self.secret
-            value = "" if env[key] is None else str(env[key])
+            value = env_value(env[key], "env.%s" % key, secret)
             changed = self._ensure_file(os.path.join(env_dir, key), env_file_content(value),
                                         "0600" if secret else "0644",
                                         display=(MASK + "\n") if secret else None) or changed
@@ -273,7 +393,9 @@ class Service(object):
             self._ensure_dir(self.log_dir, self.p["log_user"], gid, "0750")
         self._ensure_dir(log_service)
         content = log_run_script(self.p["log_user"], self.log_dir, self.p["log_size"], self.p["log_count"])
-        return self._ensure_file(os.path.join(log_service, "run"), content.encode("utf-8"), "0755")
+        run_path = os.path.join(log_service, "run")
+        return self._ensure_file(run_path, content.encode("utf-8"), "0755",
+                                 check=self._shell_check(run_path, content))
 
     def _link(self):
         link = self.link

@@ -16,7 +16,8 @@ description:
   - Reads, without changing anything, which supervised services are up or down (and why a down
     service is down), which TCP ports listen, the subject and expiry of the STARTTLS certificate,
     and whether qmail binaries are installed.
-  - When qmail binaries are missing, the report says how to supply them.
+  - When qmail binaries are missing, the report says how to supply them. A missing C(svstat) or
+    C(openssl) is reported (services in state C(unknown), a certificate C(error)), not a failure.
 author:
   - mailops.qmail developers (@mailops)
 attributes:
@@ -83,13 +84,12 @@ text:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.mailops.qmail.plugins.module_utils import health
+from ansible_collections.mailops.qmail.plugins.module_utils import _io, health
+from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
 
 
 def main():
-    module = AnsibleModule(
+    module = QmailModule(
         argument_spec=dict(
             scan_dir=dict(type="path", default="/etc/service"),
             qmail_home=dict(type="path", default="/var/qmail"),
@@ -99,9 +99,18 @@ def main():
     )
     params = module.params
     certificate = params["certificate"] or os.path.join(params["qmail_home"], "control", "servercert.pem")
+    try:
+        health.check_paths(scan_dir=params["scan_dir"], qmail_home=params["qmail_home"])
+        health.check_paths(certificate=certificate)
+    except _io.FileWriteError as exc:
+        module.fail_json(msg=str(exc))
 
     def run(argv):
-        return module.run_command(argv)
+        # A missing svstat or openssl is a fact to report, not a reason for the module to fail.
+        program = module.get_bin_path(argv[0], opt_dirs=["/usr/bin", "/command", "/usr/local/bin"])
+        if program is None:
+            return 127, "", "%s is not installed" % argv[0]
+        return module.run_command([program] + argv[1:])
 
     report = health.collect(params["scan_dir"], params["qmail_home"], certificate, run)
     module.exit_json(changed=False, report=report, text=health.render(report))

@@ -21,8 +21,10 @@ description:
     qmail-remote-auth) puts them in plain text separated by spaces; C(pipe) (sagredo) writes
     C(domain:relay:port|user|password).
   - Credentials in a syntax that cannot carry them are an error, never silently dropped.
-  - Passwords never appear in the results or the diff. A file holding credentials is always mode
-    0640, group C(qmail) by default, because qmail-remote reads it as C(qmailr) in group C(qmail).
+  - User names and passwords never appear in the results, the diff or an error, whichever syntax
+    the existing file was written in - the diff masks every field after C(domain:relay[:port]) on
+    every line. A file holding credentials is always mode 0640, group C(qmail) by default, because
+    qmail-remote reads it as C(qmailr) in group C(qmail).
   - Validates host names and IPv4 literals, ports 1..65535, duplicate domains and characters that
     would break the line format; an error names the route and leaves the file untouched.
 author:
@@ -32,7 +34,7 @@ attributes:
     description: Decides the change without writing; reports C(changed) as a real run would.
     support: full
   diff_mode:
-    description: Whole-file diff with headers, passwords masked.
+    description: Whole-file diff with headers, user names and passwords masked.
     support: full
   idempotent:
     description: A second run with the same routes changes nothing.
@@ -64,7 +66,9 @@ options:
         description: The relay's port, 1..65535.
         type: int
       username:
-        description: User name for SMTP AUTH at the relay (needs O(routes[].password)).
+        description:
+          - User name for SMTP AUTH at the relay (needs O(routes[].password)); like the password,
+            never shown in results or diffs.
         type: str
       password:
         description: Password for SMTP AUTH at the relay; never shown in results or diffs.
@@ -122,11 +126,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 routes:
-  description: The routes as written, passwords replaced by C(********).
+  description: The routes as written, user names and passwords replaced by C(********).
   returned: always
   type: list
   elements: dict
-  sample: [{domain: '', relay: smtp.provider.example, port: 587, username: mailer, password: '********'}]
+  sample: [{domain: '', relay: smtp.provider.example, port: 587, username: '********', password: '********'}]
 syntax:
   description: The syntax the file was written in.
   returned: always
@@ -134,21 +138,20 @@ syntax:
   sample: base64
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.mailops.qmail.plugins.module_utils import _io, flavours
 from ansible_collections.mailops.qmail.plugins.module_utils import smtproutes as core
+from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
 
 
 def main():
-    module = AnsibleModule(
+    module = QmailModule(
         argument_spec=dict(
             path=dict(type="path", default="/var/qmail/control/smtproutes"),
             routes=dict(type="list", elements="dict", default=[], options=dict(
                 domain=dict(type="str", default=""),
                 relay=dict(type="str", default=""),
                 port=dict(type="int"),
-                username=dict(type="str"),
+                username=dict(type="str", no_log=True),
                 password=dict(type="str", no_log=True),
             )),
             syntax=dict(type="str", choices=list(core.SYNTAXES)),
@@ -161,32 +164,35 @@ def main():
         mutually_exclusive=[["syntax", "flavour"]],
         supports_check_mode=True,
     )
-    params = module.params
-    path = params["path"]
     try:
-        syntax = core.syntax_for(params["syntax"], params["flavour"])
-        routes = core.normalize(params["routes"] if params["state"] == "present" else [], syntax)
-        current = _io.read_bytes(path)
+        result = converge(module)
     except (core.RoutesError, _io.FileWriteError) as exc:
         module.fail_json(msg=str(exc))
+    module.exit_json(**result)
+
+
+def converge(module):
+    """The module's result; raises RoutesError or FileWriteError, having changed nothing."""
+    params = module.params
+    path = params["path"]
+    syntax = core.syntax_for(params["syntax"], params["flavour"])
+    routes = core.normalize(params["routes"] if params["state"] == "present" else [], syntax)
+    current = _io.read_bytes(path)
     before = None if current is None else current.decode("utf-8", "replace")
     result = dict(changed=False, routes=core.masked_routes(routes), syntax=syntax)
 
     if params["state"] == "absent":
         result["changed"] = current is not None
         if module._diff and result["changed"]:
-            result["diff"] = _io.text_diff(path, core.mask_text(before, syntax), None)
+            result["diff"] = _io.text_diff(path, core.mask_text(before), None)
         if result["changed"] and not module.check_mode:
             _io.remove(path)
-        module.exit_json(**result)
+        return result
 
     secret = core.has_credentials(routes)
     owner = params["owner"]
     group = params["group"] or ("qmail" if secret else "root")
-    try:
-        mode = _io.parse_mode(params["mode"])
-    except _io.FileWriteError as exc:
-        module.fail_json(msg="mode: %s" % exc)
+    mode = _io.parse_mode(params["mode"])
     if secret:
         if mode is not None and mode != core.CREDENTIAL_MODE:
             module.warn("mode: %s overridden by 0640 because %s holds credentials"
@@ -196,23 +202,17 @@ def main():
         mode = 0o644
     text = core.render(routes, syntax)
     content = text.encode("utf-8")
-    try:
-        result["changed"] = current != content or _io.attributes_differ(path, owner, group, mode)
-    except _io.FileWriteError as exc:
-        module.fail_json(msg=str(exc))
+    result["changed"] = current != content or _io.attributes_differ(path, owner, group, mode)
     if module._diff and result["changed"]:
-        masked_before = core.mask_text(before, syntax)
-        masked_after = core.render(routes, syntax, mask=True)
+        masked_before = core.mask_text(before)
+        masked_after = core.mask_text(text)
         diff = _io.text_diff(path, masked_before, masked_after)
         if current != content and masked_before == masked_after:
             diff["after_header"] = "%s (credentials changed)" % path
         result["diff"] = diff
     if result["changed"] and not module.check_mode:
-        try:
-            _io.write_atomic(path, content, owner, group, mode)
-        except _io.FileWriteError as exc:
-            module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+        _io.write_atomic(path, content, owner, group, mode)
+    return result
 
 
 if __name__ == "__main__":

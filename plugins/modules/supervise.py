@@ -20,6 +20,12 @@ description:
     - C(svc -t) when the run script or the environment changed, C(svc -d) when a C(down) file was
     added, C(svc -u) when it was removed, C(svc -dx) before a link or the service is removed.
   - Files are written atomically (temporary file in the same directory, then rename).
+  - A C(run) script (or the generated C(log/run)) whose C(#!) line names a shell (C(sh), C(bash),
+    C(dash), C(ksh), C(mksh), C(zsh), C(ash), directly or through C(env)) must pass that shell's
+    C(-n) syntax check before it replaces the old file, as C(validate:) does in
+    M(ansible.builtin.template); a refused script fails the task with the shell's message and
+    leaves the old file in place. Scripts in other languages are written unchecked. Check mode
+    does not run the check.
 author:
   - mailops.qmail developers (@mailops)
 attributes:
@@ -64,17 +70,23 @@ options:
     type: str
     default: qmaill
   log_size:
-    description: Bytes per log file before multilog rotates (C(s) action); the Gentoo scripts use about 2.5 MB.
+    description:
+      - Bytes per log file before multilog rotates (C(s) action), 4096 to 16777215; the Gentoo
+        scripts use about 2.5 MB.
     type: int
     default: 2500000
   log_count:
-    description: Number of log files multilog keeps (C(n) action).
+    description: Number of log files multilog keeps (C(n) action), at least 2.
     type: int
     default: 10
   env:
     description:
       - Environment variables for C(envdir SERVICE_DIR/env), one file per variable. Files not listed are
         removed. Not given means the env directory is left alone.
+      - Names are letters, digits and C(_), not starting with a digit. Values are strings or numbers
+        (null is the empty string) that envdir reads back unchanged - one line, no NUL, no trailing
+        space or tab; anything else is refused rather than written. Booleans are refused too (quote
+        them to pass the text).
     type: dict
   secret_env:
     description: Keys of O(env) whose values are secret; their files get mode 0600 and are masked in the diff.
@@ -164,8 +176,8 @@ changes:
   sample: ["create /var/qmail/supervise/qmail-send/run", "link /etc/service/qmail-send -> /var/qmail/supervise/qmail-send"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.mailops.qmail.plugins.module_utils._io import FileWriteError
+from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
 from ansible_collections.mailops.qmail.plugins.module_utils.supervise import Service, SuperviseError
 
 
@@ -181,7 +193,7 @@ class _Runner(object):
 
 
 def main():
-    module = AnsibleModule(
+    module = QmailModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
             service_dir=dict(type="path"),
@@ -210,7 +222,7 @@ def main():
     try:
         service = Service(module.params, _Runner(module), check_mode=module.check_mode)
         result = service.run()
-    except SuperviseError as exc:
+    except (SuperviseError, FileWriteError) as exc:
         module.fail_json(msg=str(exc))
     for warning in service.warnings:
         module.warn(warning)

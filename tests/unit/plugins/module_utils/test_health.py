@@ -10,27 +10,10 @@ import os
 
 import pytest
 
-from ansible_collections.mailops.qmail.plugins.module_utils import health
-
-SVSTAT = """/etc/service/qmail-send: up (pid 123) 45 seconds
-/etc/service/qmail-smtpd: down 3 seconds, normally up, want up
-/etc/service/qmail-pop3d: down 60 seconds
-"""
-
-
-def test_parse_svstat_reads_state_pid_seconds_and_flags():
-    parsed = health.parse_svstat(SVSTAT)
-    assert parsed["/etc/service/qmail-send"] == {
-        "state": "up", "pid": 123, "seconds": 45,
-        "normally_down": False, "normally_up": False, "wants_up": False}
-    assert parsed["/etc/service/qmail-smtpd"]["wants_up"] is True
-    assert parsed["/etc/service/qmail-smtpd"]["normally_up"] is True
-    assert parsed["/etc/service/qmail-pop3d"]["pid"] is None
-
-
-def test_parse_svstat_ignores_error_lines():
-    assert health.parse_svstat("svstat: warning: unable to open x/supervise/ok: file does not exist\n") == {}
-
+from ansible_collections.mailops.qmail.plugins.module_utils import _io, health
+from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
+from ansible_collections.mailops.qmail.plugins.modules import health as health_module
+from ansible_collections.mailops.qmail.tests.unit.plugins.modules.module_runner import run_module
 
 PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:0019 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1
@@ -41,6 +24,10 @@ PROC_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when
 
 def test_listening_ports_only_counts_listen_state_and_dedups():
     assert health.listening_tcp_ports([PROC_TCP, PROC_TCP]) == [25, 110]
+
+
+def test_listening_ports_skip_lines_that_are_not_proc_net_tcp():
+    assert health.listening_tcp_ports(["header\n 0: 00000000:ZZ19 0 0A\n 1: x 0 0A\n"]) == []
 
 
 @pytest.fixture
@@ -69,10 +56,35 @@ def test_service_report_gives_down_reason_from_down_file(scan_dir):
 
 
 def test_service_report_says_when_svscan_does_not_answer(scan_dir):
-    report = health.service_report(str(scan_dir), lambda argv: (111, "", "unable to open"))
+    report = health.service_report(str(scan_dir), lambda argv: (111, "", ""))
     assert all(s["state"] == "unknown" for s in report)
     send = [s for s in report if s["name"] == "qmail-send"][0]
-    assert "svscan" in send["reason"]
+    assert send["reason"] == "svstat could not read its status (no answer): is svscan running?"
+
+
+def test_service_report_passes_on_what_svstat_says_of_an_unsupervised_service(scan_dir):
+    report = health.service_report(str(scan_dir), lambda argv: (
+        0, "%s/qmail-send: supervise not running\n" % scan_dir, ""))
+    send = [s for s in report if s["name"] == "qmail-send"][0]
+    assert send["state"] == "unknown" and send["seconds"] is None
+    assert send["reason"] == "svstat could not read its status (supervise not running): is svscan running?"
+
+
+def test_down_file_that_is_not_utf8_is_read_with_replacement(scan_dir):
+    (scan_dir / "qmail-smtpd" / "down").write_bytes(b"caf\xe9 closed\n")
+    report = health.service_report(str(scan_dir), lambda argv: (0, "", ""))
+    assert [s["reason"] for s in report if s["name"] == "qmail-smtpd"] == ["caf\ufffd closed"]
+
+
+def test_unreadable_scan_dir_reports_no_services(tmp_path):
+    (tmp_path / "file").write_text("x")
+    assert health.service_report(str(tmp_path / "file"), None) == []
+
+
+@pytest.mark.parametrize("value", ["relative", "/a\x00b", "/a\ud800b"])
+def test_check_paths_names_the_field(value):
+    with pytest.raises(_io.FileWriteError, match="^scan_dir: "):
+        health.check_paths(scan_dir=value, qmail_home="/var/qmail")
 
 
 def test_certificate_report_parses_openssl_output(tmp_path):
@@ -105,3 +117,32 @@ def test_render_reports_present_binaries_without_hints(tmp_path):
                             run=None, proc_net=())
     assert report["qmail"]["binaries_present"] is True
     assert "supply qmail" not in health.render(report)
+
+
+@pytest.mark.parametrize("args, field", [
+    (dict(scan_dir="/srv/\ud800"), "scan_dir: "),
+    (dict(qmail_home="/var/q\x00mail"), "qmail_home: "),
+    (dict(certificate="/etc/\udc80\ud800.pem"), "certificate: "),
+])
+def test_module_refuses_paths_by_name_without_a_traceback(capsys, tmp_path, args, field):
+    args.setdefault("scan_dir", str(tmp_path))
+    result = run_module(health_module.main, capsys, owner=None, group=None, **args)
+    assert result["failed"] is True and "exception" not in result, result
+    assert result["msg"].startswith(field)
+
+
+def test_module_reports(capsys, tmp_path):
+    result = run_module(health_module.main, capsys, owner=None, group=None, scan_dir=str(tmp_path),
+                        qmail_home=str(tmp_path))
+    assert result["changed"] is False and result["report"]["services"] == []
+    assert "qmail binaries: NOT available" in result["text"]
+
+
+def test_module_reports_missing_programs_instead_of_failing(capsys, scan_dir, monkeypatch):
+    monkeypatch.setattr(QmailModule, "get_bin_path", lambda self, name, **kwargs: None)
+    (scan_dir.parent / "servercert.pem").write_text("x")
+    result = run_module(health_module.main, capsys, owner=None, group=None, scan_dir=str(scan_dir),
+                        qmail_home=str(scan_dir.parent), certificate=str(scan_dir.parent / "servercert.pem"))
+    send = [s for s in result["report"]["services"] if s["name"] == "qmail-send"][0]
+    assert send["state"] == "unknown" and "svstat is not installed" in send["reason"]
+    assert result["report"]["certificate"]["error"] == "openssl is not installed"

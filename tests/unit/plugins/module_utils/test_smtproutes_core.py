@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.mailops.qmail.plugins.module_utils import smtproutes
 
@@ -77,23 +79,82 @@ def test_validation_errors_name_the_route(routes, syntax, message):
     assert message in str(info.value)
 
 
-def test_password_never_in_an_error():
+@pytest.mark.parametrize("route, field", [
+    (dict(relay="r.example", username="u", password="top secret"), "password"),
+    (dict(relay="r.example", username="top secret", password="p"), "username"),
+    (dict(relay="r.example", username="top|secret", password="p"), "username"),
+    (dict(relay="r.example", username="u", password="top\ud800secret"), "password"),
+    (dict(relay="r.example", username="top\udc80secret", password="p"), "username"),
+    (dict(relay="r.example", username="u", password=["top", "secret"]), "password"),
+    (dict(relay="r.example", username=b"top secret", password="p"), "username"),
+])
+def test_credentials_never_in_an_error(route, field):
     with pytest.raises(smtproutes.RoutesError) as info:
-        smtproutes.normalize([dict(relay="r.example", username="u", password="top secret")], "space")
-    assert "top secret" not in str(info.value)
+        smtproutes.normalize([route], "pipe")
+    message = str(info.value)
+    assert message.startswith("routes[0] (default route).%s: ********" % field)
+    assert "top" not in message and "secret" not in message
 
 
-def test_masking():
-    routes = smtproutes.normalize(ROUTES, "space")
-    assert "s3cret" not in smtproutes.render(routes, "space", mask=True)
-    assert smtproutes.masked_routes(routes)[0]["password"] == smtproutes.MASK
-    assert smtproutes.masked_routes(routes)[1]["password"] is None
-    for syntax in ("base64", "space", "pipe"):
-        text = smtproutes.render(routes, syntax)
-        masked = smtproutes.mask_text(text, syntax)
-        assert "s3cret" not in masked and "czNjcmV0" not in masked
-        assert ".example.org:[192.0.2.1]" in masked
-    assert smtproutes.mask_text(None, "pipe") is None
+@pytest.mark.parametrize("route, message", [
+    (dict(domain="a\ud800.example", relay="r.example"), "routes[0] ('a\\ud800.example').domain: 'a\\ud800.example' is not valid UTF-8"),
+    (dict(domain="a.example", relay=5), "routes[0] (a.example).relay: 5 is a int; a string is accepted"),
+    (dict(domain=["x"], relay="r"), "routes[0] (['x']).domain: ['x'] is a list"),
+    ({1: "x", "relay": "r"}, "unknown key(s) 1"),
+    (dict(relay="r.example", port=10 ** 40), "not a port number"),
+])
+def test_wrong_types_and_text_are_refused_by_name(route, message):
+    with pytest.raises(smtproutes.RoutesError) as info:
+        smtproutes.normalize([route], "space")
+    assert message in str(info.value)
+
+
+def test_masked_routes_hide_user_names_and_passwords():
+    routes = smtproutes.masked_routes(smtproutes.normalize(ROUTES, "space"))
+    assert routes[0]["username"] == routes[0]["password"] == smtproutes.MASK
+    assert routes[1]["username"] is None and routes[1]["password"] is None
+    assert routes[0]["relay"] == "smtp.provider.example"
+
+
+@pytest.mark.parametrize("line, masked", [
+    (":smtp.provider.example:587 bWFpbGVy czNjcmV0", ":smtp.provider.example:587 ******** ********"),
+    (":smtp.provider.example:587 mailer s3cret", ":smtp.provider.example:587 ******** ********"),
+    (":smtp.provider.example:587|mailer|s3cret", ":smtp.provider.example:587|********|********"),
+    ("a.example:r.example mailer s3cret", "a.example:r.example ******** ********"),
+    ("a.example:r.example:25:mailer:s3cret", "a.example:r.example:25********"),
+    ("a.example:r.example:mailer:s3cret", "a.example:r.example********"),
+    ("a.example:r.example:25x", "a.example:r.example:25********"),
+    ("mailer s3cret", "******** ********"),
+    ("s3cret", "********"),
+    (".example.org:[192.0.2.1]", ".example.org:[192.0.2.1]"),
+    ("example.net:", "example.net:"),
+    (":r.example:2525", ":r.example:2525"),
+    ("", ""),
+])
+def test_mask_text_masks_every_field_after_the_route_whatever_the_syntax(line, masked):
+    assert smtproutes.mask_text(line) == masked
+    assert smtproutes.mask_text(line + "\n" + line + "\n") == masked + "\n" + masked + "\n"
+
+
+def test_mask_text_of_no_file():
+    assert smtproutes.mask_text(None) is None
+
+
+# What normalize accepts in every syntax with credentials: no separator, no line break, no NUL.
+CREDENTIAL = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=" \t\n\r\x00|"),
+                     min_size=1, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(user=CREDENTIAL, password=CREDENTIAL, syntax=st.sampled_from(("base64", "space", "pipe")),
+       port=st.one_of(st.none(), st.integers(1, 65535)))
+def test_masked_text_holds_only_the_route(user, password, syntax, port):
+    routes = smtproutes.normalize([dict(relay="smtp.provider.example", port=port, username=user,
+                                        password=password)], syntax)
+    masked = smtproutes.mask_text(smtproutes.render(routes, syntax))
+    route = ":smtp.provider.example" + ("" if port is None and syntax != "pipe" else ":%d" % (port or 25))
+    assert set(masked[len(route):]) <= set(" |*\n")
+    assert masked.startswith(route)
 
 
 def test_bad_syntax_and_flavour():

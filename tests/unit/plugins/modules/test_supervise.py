@@ -12,20 +12,29 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
+import json
 import os
+import pathlib
 import pwd
 import stat
+import subprocess
+import tempfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ansible_collections.mailops.qmail.plugins.module_utils.supervise import Service, SuperviseError
+from ansible_collections.mailops.qmail.plugins.module_utils.supervise import SHELLS, Service, SuperviseError
+from ansible_collections.mailops.qmail.plugins.modules import supervise
+from ansible_collections.mailops.qmail.tests.unit.plugins.modules.module_runner import run_module
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GID = pwd.getpwuid(os.getuid()).pw_gid
 
 
 class FakeRunner(object):
-    """svok answers 0 for supervised dirs; svstat answers 'up' or 'down' per dir."""
+    """svok answers 0 for supervised dirs; svstat answers 'up' or 'down' per dir; shells run for
+    real, so that `sh -n` judges the scripts."""
 
     def __init__(self, supervised=(), up=(), tools=True):
         self.supervised = set(supervised)
@@ -39,6 +48,9 @@ class FakeRunner(object):
     def run(self, argv):
         self.calls.append(argv)
         tool, path = os.path.basename(argv[0]), argv[-1]
+        if tool in SHELLS:
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            return done.returncode, done.stdout, done.stderr
         if tool == "svok":
             return (0 if path in self.supervised else 100), "", ""
         if tool == "svstat":
@@ -316,3 +328,128 @@ def test_wrong_mode_on_run_script_is_fixed(tree):
 def test_group_of_log_dir_follows_the_log_user(tree):
     converge(tree)
     assert grp.getgrgid(os.stat(str(tree / "log" / "qmail-send")).st_gid).gr_gid == MY_GID
+
+
+def files_in(directory):
+    return sorted(os.listdir(str(directory)))
+
+
+def test_run_script_the_shell_refuses_leaves_the_old_one_and_no_temporary_file(tree):
+    converge(tree)
+    sdir = tree / "supervise" / "qmail-send"
+    runner = FakeRunner(supervised=[str(sdir)], up=[str(sdir)])
+    before = files_in(sdir)
+    with pytest.raises(SuperviseError) as info:
+        converge(tree, runner, run="#!/bin/sh\nif true; then\nexec /var/qmail/rc\n")
+    message = str(info.value)
+    assert "-n` refuses the new script" in message and str(sdir / "run") in message
+    assert "/.run." not in message, "the error names the file, not the temporary file"
+    assert (sdir / "run").read_text() == "#!/bin/sh\nexec /var/qmail/rc\n"
+    assert files_in(sdir) == before
+    assert runner.svc_calls() == []
+
+
+def test_fresh_service_with_a_broken_run_script_gets_no_run_file(tree):
+    with pytest.raises(SuperviseError, match="refuses the new script"):
+        converge(tree, run="#!/bin/sh\ncase x in\n")
+    assert files_in(tree / "supervise" / "qmail-send") == []
+
+
+def test_shell_check_follows_env_and_leaves_other_languages_alone(tree):
+    with pytest.raises(SuperviseError, match="refuses the new script"):
+        converge(tree, run="#!/usr/bin/env sh\nfi\n")
+    converge(tree, run="#!/usr/bin/perl\nfi\n")
+    assert (tree / "supervise" / "qmail-send" / "run").read_text() == "#!/usr/bin/perl\nfi\n"
+
+
+def test_run_script_whose_shell_is_missing_is_refused(tree):
+    with pytest.raises(SuperviseError, match="the shell /nonexistent/bash named on its #! line is not installed"):
+        converge(tree, run="#!/nonexistent/bash\nexec true\n")
+
+
+def test_check_mode_does_not_run_the_shell(tree):
+    runner = FakeRunner()
+    dummy, result = converge(tree, runner, check_mode=True, run="#!/bin/sh\nfi\n")
+    assert result["changed"] is True
+    assert [argv for argv in runner.calls if os.path.basename(argv[0]) in SHELLS] == []
+
+
+def test_log_dir_with_a_space_gives_a_log_script_the_shell_accepts(tree):
+    log_dir = tree / "log" / "qmail send"
+    converge(tree, log_dir=str(log_dir))
+    script = (tree / "supervise" / "qmail-send" / "log" / "run").read_text()
+    assert script.endswith(" n10 '%s'\n" % log_dir)
+    done = subprocess.run(["/bin/sh", "-c", script.split("\n")[1].replace("exec setuidgid", "printf '%s\\n'")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == str(log_dir)
+
+
+def test_env_value_envdir_would_misread_is_refused_before_anything_is_written(tree):
+    with pytest.raises(SuperviseError, match="env.LEVEL: '2 '"):
+        converge(tree, env={"LEVEL": "2 "})
+    assert not (tree / "supervise").exists()
+
+
+def run_supervise(capsys, tree, **args):
+    base = dict(name="qmail-send", service_dir=str(tree / "supervise" / "qmail-send"),
+                scan_dir=str(tree / "service"), run="#!/bin/sh\nexec /var/qmail/rc\n",
+                log_user=ME, log_dir=str(tree / "log" / "qmail-send"), owner=None, group=None)
+    base.update(args)
+    return run_module(supervise.main, capsys, raw=True, **base)
+
+
+def test_module_converges_and_masks_secret_env(capsys, tree):
+    result, out = run_supervise(capsys, tree, diff=True, env={"TOKEN": "s3cret-value", "LEVEL": 2},
+                                secret_env=["TOKEN"])
+    assert result["changed"] is True and "failed" not in result
+    assert "s3cret-value" not in out
+    assert (tree / "supervise" / "qmail-send" / "env" / "TOKEN").read_text() == "s3cret-value\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(run="#!/bin/sh\nexec \ud800\n"), "run: "),
+    (dict(run="#!/bin/sh\nif\n"), "refuses the new script"),
+    (dict(env={"A": "\udc80"}), "env.A: "),
+    (dict(env={"TOKEN": "s3cret-value\n"}, secret_env=["TOKEN"]), "env.TOKEN: ********"),
+    (dict(env={"TOKEN": "s3cret-value\ud800"}, secret_env=["TOKEN"]), "env.TOKEN: ********"),
+    (dict(env={"A": True}), "env.A: True"),
+    (dict(env={"A": {"b": 1}}), "env.A: "),
+    (dict(env={"A=B": "1"}), "env: 'A=B'"),
+    (dict(log_size=10 ** 30), "log_size: "),
+    (dict(log_count=1), "log_count: 1"),
+    (dict(log_count=float("-inf")), "argument 'log_count'"),
+    (dict(log_size="1e999999999"), "argument 'log_size'"),
+    (dict(down=True, down_reason="\ud800"), "down_reason: "),
+    (dict(scan_dir="/srv/\ud800"), "scan_dir: "),
+    (dict(service_dir="/srv/a\x00b"), "service_dir: "),
+    (dict(name="a/b"), "name: "),
+])
+def test_module_bad_input_fails_by_name_without_a_traceback(capsys, tree, args, message):
+    result, out = run_supervise(capsys, tree, **args)
+    assert result["failed"] is True and "exception" not in result, result
+    assert message in result["msg"]
+    assert "s3cret-value" not in json.dumps(result, ensure_ascii=False)
+    assert not (tree / "supervise" / "qmail-send" / "run").exists()
+
+
+# Anything a playbook could pass, lone surrogates and huge numbers included.
+JUNK = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
+                 st.lists(st.text(max_size=4), max_size=2))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(run=st.one_of(JUNK, st.text(max_size=20).map(lambda text: "#!/bin/sh\n" + text)),
+       env=st.one_of(st.none(), st.dictionaries(st.one_of(st.text(max_size=6), st.sampled_from(["A", "TOKEN"])),
+                                                JUNK, max_size=3)),
+       secret_env=st.lists(st.sampled_from(["A", "TOKEN"]), max_size=2, unique=True),
+       name=st.one_of(st.just("qmail-send"), JUNK), log_size=st.one_of(st.just(4096), JUNK),
+       log_count=st.one_of(st.just(2), JUNK), down_reason=JUNK)
+def test_any_input_gives_a_result_or_a_named_failure(capsys, run, env, secret_env, name, log_size, log_count,
+                                                     down_reason):
+    with tempfile.TemporaryDirectory() as directory:
+        tree = pathlib.Path(directory)
+        (tree / "service").mkdir()
+        result, _out = run_supervise(capsys, tree, diff=True, run=run, env=env, secret_env=secret_env, name=name,
+                                     log_size=log_size, log_count=log_count, down_reason=down_reason, down=True)
+        assert "exception" not in result
+        assert result.get("msg") if result.get("failed") else "changed" in result
