@@ -21,6 +21,8 @@ from ansible_collections.mailops.qmail.plugins.module_utils.flavours import (
     require,
     supports,
 )
+from ansible_collections.mailops.qmail.plugins.module_utils import addresses
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import ENV_NAME as _ENV_NAME
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import hostname as _hostname
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import port as _port
@@ -34,8 +36,6 @@ except ImportError:  # pragma: no cover - passlib is a documented controller req
 # Words in the program chains (QMAIL_SMTP_PRE, ...) are split by the run script's shell without
 # quote removal, so a word may not contain whitespace, quotes or shell syntax.
 _WORD = re.compile(r"^[A-Za-z0-9_./:@%+,=-]+$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_IPV4_PART = re.compile(r"^(\d{1,3})(?:-(\d{1,3}))?$")
 # Programs that accept every password: as the SMTP AUTH checker they make the server an open relay.
 _ALWAYS_TRUE = ("true", "/bin/true", "/usr/bin/true", ":")
 # Largest IPv4 block that may relay without AUTH (a /8, such as 10. or 127.).
@@ -98,31 +98,6 @@ def ports(fields):
     return True
 
 
-def _ipv4_size(match):
-    """Number of IPv4 addresses a tcprules address form covers, or None for host-name forms."""
-    if match in ("", "="):
-        return 1 << 32
-    if match.startswith("="):
-        return None
-    parts = match.split(".")
-    prefix = match.endswith(".")
-    if prefix:
-        parts = parts[:-1]
-    if not parts or len(parts) > 4:
-        _fail("tcprules match %r is not an IPv4 address, prefix or range" % match)
-    size = 1
-    for part in parts:
-        found = _IPV4_PART.match(part)
-        if not found:
-            _fail("tcprules match %r is not an IPv4 address, prefix or range" % match)
-        low = int(found.group(1))
-        high = int(found.group(2)) if found.group(2) is not None else low
-        if high < low or high > 255:
-            _fail("tcprules match %r has an invalid range %r" % (match, part))
-        size *= high - low + 1
-    return size * (256 ** (4 - len(parts)) if prefix else 1)
-
-
 def relay_rules(relay_clients, rules=None, default_env=None, relay_env=None):
     """The tcprules list of an SMTP-like service.
 
@@ -175,15 +150,26 @@ def open_relay_problems(rules, exports=None, chains=None, checkpassword=None, rc
     """
     problems = []
     for rule in rules or []:
+        if not isinstance(rule, dict):
+            _fail("each tcprules rule must be a dict with match, action, env; got %r" % (rule,))
         env = rule.get("env") or {}
-        if rule.get("action", "allow") != "allow" or "RELAYCLIENT" not in env:
+        # The tcprules module writes a missing or null action as allow.
+        if (rule.get("action") or "allow") != "allow" or "RELAYCLIENT" not in env:
             continue
-        size = _ipv4_size(str(rule["match"]))
-        if size is not None and size > _MAX_RELAY_ADDRESSES:
+        match = rule.get("match", "")
+        form = _checked(addresses.parse, match, "tcprules match")
+        if form.kind == addresses.NAME:
+            problems.append(
+                "tcprules match %r sets RELAYCLIENT by the client's host name: tcpserver takes that name from "
+                "the PTR record of the client's address, which whoever controls that address's reverse DNS can "
+                "set to any name, yours included; give RELAYCLIENT to addresses or networks (such as "
+                "'192.0.2.0/24') or let clients relay after SMTP AUTH" % (match,))
+        elif form.addresses > _MAX_RELAY_ADDRESSES:
             problems.append(
                 "tcprules match %r sets RELAYCLIENT for %s addresses: anyone there could relay mail "
                 "through this host without authenticating; name your own networks (at most a /8 such as "
-                "'10.') or let clients relay after SMTP AUTH" % (rule["match"], "all" if size == 1 << 32 else size))
+                "'10.' or '10.0.0.0/8') or let clients relay after SMTP AUTH"
+                % (match, "all" if form.addresses == addresses.ALL_ADDRESSES else form.addresses))
     for name in (exports or {}):
         if name == "RELAYCLIENT":
             problems.append("RELAYCLIENT is exported to every qmail-smtpd connection: that makes the host an open "
@@ -200,10 +186,14 @@ def open_relay_problems(rules, exports=None, chains=None, checkpassword=None, rc
                             "authenticate and relay" % program)
     if rcpthosts_checked:
         entries = [line.strip() for line in (rcpthosts or []) if line.strip() and not line.startswith("#")]
-        if rcpthosts is None or not entries:
-            problems.append("control/rcpthosts is missing or empty: qmail-smtpd then accepts mail for every domain "
+        if rcpthosts is None:
+            problems.append("control/rcpthosts is missing: qmail-smtpd then accepts mail for every domain "
                             "and relays it; list the domains this host receives mail for (the send role's "
                             "rcpthosts) before enabling qmail-smtpd")
+        elif not entries:
+            problems.append("control/rcpthosts is empty: qmail-smtpd then refuses every recipient (553) and "
+                            "receives no mail; list the domains this host receives mail for (the send role's "
+                            "rcpthosts)")
     return problems
 
 
@@ -244,7 +234,8 @@ def smtpd_auth(flavour, me, auth, required=False, field="smtp_auth"):
         else:
             value = ""
         if required:
-            value = "!" + value.lstrip("+")
+            # "!" in front keeps the rest: "!+cram" is LOGIN PLAIN CRAM-MD5, "!cram" CRAM-MD5 alone.
+            value = "!" + value
         env["SMTPAUTH"] = value
         env["FORCETLS"] = "1" if auth.get("force_tls", True) else "0"
     else:
@@ -255,14 +246,26 @@ def smtpd_auth(flavour, me, auth, required=False, field="smtp_auth"):
     return {"post": post, "env": env}
 
 
-def smtpd_control_files(flavour, lists, databytes=None):
+# What control/localiphost names when relay tricks are refused: qmail-smtpd rewrites
+# user@[its own IP] to user@LOCALIPHOST before the rcpthosts check, and this name is in no
+# rcpthosts, so address literals get 553 from untrusted clients instead of local delivery.
+RELAY_REJECT_LOCALIPHOST = "localiphost.invalid"
+
+
+def smtpd_control_files(flavour, lists, databytes=None, relay_reject=False):
     """The control module's `files` for qmail-smtpd's own control files.
 
     lists: {badmailfrom: [...], badrcptto: [...], badmailto: [...], morebadrcptto: [...]}; an empty
     list means the file must be absent; a non-empty list for a file the flavour lacks is an error.
+    relay_reject: refuse relay tricks at RCPT: '@', '%' or '!' in the local part through the
+    flavour's own means (sagredo's rejectrelaytest; Gentoo's relay-reject patch needs no file), and
+    address literals of this host on every flavour (localiphost).
     """
-    needs = {"badrcptto": "badrcptto", "morebadrcptto": "badrcptto", "badmailto": "badmailto"}
-    files = {"databytes": databytes}
+    needs = {"badrcptto": "badrcptto", "morebadrcptto": "morebadrcptto", "badmailto": "badmailto"}
+    files = {"databytes": databytes,
+             "localiphost": RELAY_REJECT_LOCALIPHOST if relay_reject else None}
+    if supports(flavour, "rejectrelaytest"):
+        files["rejectrelaytest"] = 1 if relay_reject else None
     for name, entries in lists.items():
         feature = needs.get(name)
         if entries:
@@ -407,12 +410,18 @@ def poppasswd(accounts, field="smtp_auth_accounts"):
     return "".join(line + "\n" for line in lines)
 
 
+def flavour_supports(flavour, feature):
+    """Whether the flavour has the feature (a name of module_utils/flavours.FEATURE_NAMES)."""
+    return _checked(supports, flavour, feature)
+
+
 class FilterModule(object):
     """Filters of the network service roles."""
 
     def filters(self):
         return {
             "qmail_ports": ports,
+            "qmail_supports": flavour_supports,
             "qmail_shell_words": shell_words,
             "qmail_shell_assignments": shell_assignments,
             "qmail_relay_rules": relay_rules,

@@ -9,6 +9,7 @@ import pytest
 from conftest import converge_recap, failed_run_output, requires_qmail
 
 CONTROL = "/var/qmail/control"
+FLAVOUR = os.environ.get("MAILOPS_QMAIL_FLAVOUR") or "sagredo"
 
 
 @pytest.fixture(scope="module")
@@ -227,17 +228,35 @@ def refused_converge(tags, extra):
     return failed_run_output("converge.yml", "--limit", "mx", "--tags", tags, "-e", extra)
 
 
-@pytest.mark.parametrize("extra, reason", [
+# Every file the collection manages on mx: a refused run must leave each byte-identical.
+MANAGED = ("find /var/qmail/control /var/qmail/alias /var/qmail/rc /var/qmail/supervise /etc/tcp.* "
+           "/etc/qmail-smtp-auth.passwd -xtype f -print0 | sort -z | xargs -0 sha256sum")
+
+
+REFUSED = [
     ('{"smtpd_relay_clients": [""]}', "sets RELAYCLIENT for all addresses"),
+    ('{"smtpd_relay_clients": ["10.0.0.0/8"], "smtpd_tcprules_rules": [{"match": "=.net", "env": {"RELAYCLIENT": ""}}]}',
+     "=.net"),
     ('{"smtpd_env": {"RELAYCLIENT": ""}}', "RELAYCLIENT is exported"),
     ('{"smtp_auth_backend": "program", "smtp_auth_program": ["/bin/true"]}', "accepts every password"),
-])
-def test_open_relay_settings_are_refused_and_nothing_changes(mx, extra, reason):
-    before = mx.file(CONTROL + "/conf-smtpd").content_string
-    # Only the roles that decide: the refusal must come before smtpd writes anything.
-    output = refused_converge("smtp_auth,smtpd", extra)
-    assert "Refusing to configure an open relay" in output and reason in output
-    assert mx.file(CONTROL + "/conf-smtpd").content_string == before
+    ('{"send_control_files": {"rcpthosts": null}}', "rcpthosts is null"),
+    ('{"send_control_files": {"rcpthosts": []}}', "rcpthosts is empty"),
+    ('{"send_admin_address": "admin@example.test\\n|/bin/touch /tmp/owned"}', "send_admin_address"),
+    ('{"pop3d_port": 25}', "pop3d_port: port 25 is already smtpd_port"),
+    ('{"smtp_auth_accounts": []}', "smtp_auth_accounts is empty"),
+]
+
+
+# Each refused run stops at site.yml's preflight, a few seconds in; check mode is run for the
+# refusals that once changed files in check mode's place (rcpthosts) and for one of each kind.
+@pytest.mark.parametrize("extra, reason, mode", [(extra, reason, []) for extra, reason in REFUSED] + [
+    (REFUSED[i][0], REFUSED[i][1], ["--check", "--diff"]) for i in (4, 6, 7)])
+def test_refused_settings_leave_every_managed_file_as_it_was(mx, extra, reason, mode):
+    before = sh(mx, MANAGED)
+    output = failed_run_output("converge.yml", "--limit", "mx", "-e", extra, *mode)
+    assert "Refusing these settings; nothing was written" in output and reason in output, output[-3000:]
+    assert sh(mx, MANAGED) == before
+    assert not mx.file("/tmp/owned").exists
 
 
 @pytest.mark.parametrize("tags, extra, message", [
@@ -246,9 +265,9 @@ def test_open_relay_settings_are_refused_and_nothing_changes(mx, extra, reason):
     ("qmtpd", '{"qmtpd_qmqp_port": 70000}', "qmtpd_qmqp_port: 70000 is not a port number from 1 to 65535"),
 ])
 def test_bad_ports_are_refused_by_name_and_nothing_changes(mx, tags, extra, message):
-    before = sh(mx, "md5sum %s/conf-* /etc/tcp.*" % CONTROL)
+    before = sh(mx, MANAGED)
     assert message in refused_converge(tags, extra)
-    assert sh(mx, "md5sum %s/conf-* /etc/tcp.*" % CONTROL) == before
+    assert sh(mx, MANAGED) == before
 
 
 # The two roles that consume other roles' facts; each run takes half a minute.
@@ -338,6 +357,70 @@ print(found)
 def test_relaying_without_auth_is_refused(mx, client):
     forget_pop3_logins(mx)
     assert python_in(client, SMTP + "s, _ = session(25)\nprint(rcpt(s, 'victim@elsewhere.example'))") == "553"
+
+
+# --- what outside testers see: relay tricks and unknown recipients ----------------------------------
+
+sagredo_only = pytest.mark.skipif(FLAVOUR != "sagredo", reason="rejectrelaytest and validrcptto are sagredo's")
+
+
+@sagredo_only
+def test_smtpd_control_files_refuse_relay_tricks_and_unknown_recipients(mx):
+    assert mx.file(CONTROL + "/rejectrelaytest").content_string == "1\n"
+    assert mx.file(CONTROL + "/localiphost").content_string == "localiphost.invalid\n"
+    lines = mx.file(CONTROL + "/validrcptto").content_string.splitlines()
+    for address in ("alice@mx.example.test", "postmaster@mx.example.test", "root@mx.example.test", "-@mx.example.test"):
+        assert address in lines, lines
+    assert not [line for line in lines if line.startswith("nosuchuser")]
+
+
+def rcpt_codes(mx, client, addresses):
+    forget_pop3_logins(mx)
+    return python_in(client, SMTP + """
+import socket
+ip = socket.gethostbyname("mx")
+s, _ = session(25)
+codes = []
+for to in %r:
+    s.rset()
+    codes.append(str(rcpt(s, to.replace("MXIP", ip))))
+print(" ".join(codes))
+""" % (list(addresses),)).split()
+
+
+@requires_qmail
+@sagredo_only
+def test_relay_tricks_and_unknown_users_get_5xx_while_real_users_get_250(mx, client):
+    cases = {
+        "alice@mx.example.test": "250", '"alice"@mx.example.test': "250", "postmaster@mx.example.test": "250",
+        "ALICE@MX.example.test": "250",
+        "nosuchuser@mx.example.test": "553",
+        "victim%outside.invalid@mx.example.test": "553", "outside.invalid!victim@mx.example.test": "553",
+        "victim@outside.invalid@mx.example.test": "553", '"victim@outside.invalid"@mx.example.test': "553",
+        "victim@[MXIP]": "553",
+    }
+    assert dict(zip(cases, rcpt_codes(mx, client, cases))) == cases
+
+
+@requires_qmail
+@sagredo_only
+def test_swaks_to_an_unknown_user_is_refused_at_rcpt(mx, client):
+    forget_pop3_logins(mx)
+    out = client.run("swaks --server mx --port 25 --helo client.example.test --from probe@client.example.test "
+                     "--to nosuchuser@mx.example.test --quit-after RCPT")
+    assert out.rc != 0 and "<** 553" in out.stdout, out.stdout
+    ok = client.run("swaks --server mx --port 25 --helo client.example.test --from probe@client.example.test "
+                    "--to alice@mx.example.test --quit-after RCPT")
+    assert ok.rc == 0 and "<-  250" in ok.stdout, ok.stdout
+
+
+@requires_qmail
+def test_nmap_smtp_open_relay_finds_no_open_relay(mx, client):
+    forget_pop3_logins(mx)
+    out = sh(client, "nmap -sT -Pn -p 25 --script +smtp-open-relay --script-args "
+                     "smtp-open-relay.domain=outside.invalid,smtp-open-relay.to=victim,smtp-open-relay.from=probe mx")
+    assert "smtp-open-relay" in out, out
+    assert "is an open relay" not in out and "doesn't seem to be an open relay" in out, out
 
 
 @requires_qmail

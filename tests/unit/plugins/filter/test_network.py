@@ -36,16 +36,41 @@ def test_default_rules_relay_only_loopback_and_end_with_the_default():
     assert network.open_relay_problems(rules, rcpthosts=["example.com"]) == []
 
 
-@pytest.mark.parametrize("match", ["", "=", "0-255.", "1-2.", "0-255.0-255.0-255.0-255"])
-def test_relayclient_for_more_than_a_slash_8_is_an_open_relay(match):
+@pytest.mark.parametrize("match, count", [
+    ("", "all"), ("0-255.", "all"), ("0.0.0.0/0", "all"), ("1-2.", "33554432"), ("10.0.0.0/7", "33554432"),
+    ("0-128.", "2164260864"),
+])
+def test_relayclient_for_more_than_a_slash_8_is_an_open_relay(match, count):
     rules = network.relay_rules([match])
     problems = network.open_relay_problems(rules, rcpthosts=["example.com"])
     assert len(problems) == 1 and repr(match) in problems[0]
+    assert "for %s addresses" % count in problems[0]
 
 
-@pytest.mark.parametrize("match", ["10.", "192.168.1.", "127.", "192.0.2.7", "172.16-31.", "=.example.com"])
+@pytest.mark.parametrize("match", ["10.", "10.0.0.0/8", "192.168.1.", "192.0.2.0/24", "127.", "192.0.2.7",
+                                   "172.16-31.", "172.16.0.0/12", "192.0.2.128/25"])
 def test_relayclient_for_own_networks_is_accepted(match):
     assert network.open_relay_problems(network.relay_rules([match]), rcpthosts=["example.com"]) == []
+
+
+@pytest.mark.parametrize("match", ["=", "=.net", "=mail.example.com", "=.Example.COM"])
+def test_relayclient_by_host_name_is_refused_because_the_client_sets_its_ptr_name(match):
+    rules = [{"match": "10.", "env": {"RELAYCLIENT": ""}},
+             {"match": match, "env": {"RELAYCLIENT": ""}, "comment": "partner"}]
+    problems = network.open_relay_problems(rules, rcpthosts=["example.com"])
+    assert len(problems) == 1
+    assert repr(match) in problems[0] and "reverse DNS" in problems[0]
+
+
+def test_host_name_rules_without_relayclient_are_no_relay_problem():
+    rules = [{"match": "=.dyn.example.net", "env": {"RBLSMTPD": "dynamic"}},
+             {"match": "=.net", "action": "deny", "env": {"RELAYCLIENT": ""}}]
+    assert network.open_relay_problems(rules, rcpthosts=["example.com"]) == []
+
+
+def test_a_null_action_is_checked_as_allow_like_the_tcprules_module_writes_it():
+    rules = [{"match": "", "action": None, "env": {"RELAYCLIENT": ""}}]
+    assert "for all addresses" in network.open_relay_problems(rules, rcpthosts=["example.com"])[0]
 
 
 def test_a_deny_rule_with_relayclient_is_harmless():
@@ -74,10 +99,13 @@ def test_rcpthosts_check_can_be_deferred_in_check_mode():
     assert network.open_relay_problems(network.relay_rules(["127."]), rcpthosts=None, rcpthosts_checked=False) == []
 
 
-@pytest.mark.parametrize("match", ["1.2.3.4.5", "300.", "a.b.", "5-3."])
+@pytest.mark.parametrize("match", ["1.2.3.4.5", "300.", "a.b.", "5-3.", "0.0.0.\u00b2", "0.0.0.\u0660",
+                                   "10.\n", "10.0.0.1-\x005", "010.", "10.0.0.1/8", "0-255.0-255.0-255.0-255",
+                                   None, 127.0])
 def test_malformed_matches_are_errors(match):
-    with pytest.raises(AnsibleFilterError, match="tcprules match"):
+    with pytest.raises(AnsibleFilterError, match="tcprules match") as info:
         network.open_relay_problems(network.relay_rules([match]))
+    assert repr(match) in str(info.value) or "null" in str(info.value)
 
 
 def test_qmqp_rules_allow_only_the_listed_clients():
@@ -118,7 +146,10 @@ def test_sagredo_has_no_hostname_and_sets_smtpauth_and_forcetls():
     (["PLAIN", "LOGIN", "CRAM-MD5"], False, "+cram"),
     (["CRAM-MD5"], False, "cram"),
     (["PLAIN", "LOGIN"], True, "!"),
-    (["PLAIN", "CRAM-MD5"], True, "!cram"),
+    # Required AUTH keeps the mechanisms: "!cram" would offer CRAM-MD5 alone.
+    (["PLAIN", "CRAM-MD5"], True, "!+cram"),
+    (["PLAIN", "LOGIN", "CRAM-MD5"], True, "!+cram"),
+    (["CRAM-MD5"], True, "!cram"),
 ])
 def test_sagredo_smtpauth_values(mechanisms, required, value):
     auth = dict(AUTH_CVM, mechanisms=mechanisms, force_tls=False)
@@ -179,9 +210,20 @@ def test_program_chain_words_join():
     assert network.shell_words([], "f") == ""
 
 
+@pytest.mark.parametrize("flavour, rejectrelaytest", [("sagredo", 1), ("gentoo", "absent"), ("notqmail", "absent")])
+def test_relay_reject_uses_the_flavours_means_and_localiphost_everywhere(flavour, rejectrelaytest):
+    files = network.smtpd_control_files(flavour, {}, None, True)
+    assert files["localiphost"] == "localiphost.invalid"
+    assert files.get("rejectrelaytest", "absent") == rejectrelaytest
+    off = network.smtpd_control_files(flavour, {}, None, False)
+    assert off["localiphost"] is None and off.get("rejectrelaytest") is None
+
+
 def test_control_files_map_empty_lists_to_absent_and_check_the_flavour():
     files = network.smtpd_control_files("sagredo", {"badmailfrom": [], "badrcptto": ["a@b"], "badmailto": []}, 1000)
-    assert files == {"databytes": 1000, "badmailfrom": None, "badrcptto": ["a@b"], "badmailto": None}
+    # sagredo has no badmailto: an empty list leaves that file alone.
+    assert files == {"databytes": 1000, "badmailfrom": None, "badrcptto": ["a@b"],
+                     "localiphost": None, "rejectrelaytest": None}
     # notqmail has no badrcptto: an empty list leaves the unknown file alone, a non-empty one is an error.
     assert "badrcptto" not in network.smtpd_control_files("notqmail", {"badrcptto": []})
     with pytest.raises(AnsibleFilterError, match="smtpd_badrcptto"):
