@@ -279,27 +279,29 @@ def _render_env(env, where):
     return suffix
 
 
-def render_rule(rule, index=0, env_cache=None):
+def render_rule(rule, index=0, env_cache=None, where=None):
     """The source line(s) for one rule dict: {match, action, env, comment}.
 
     env_cache (a dict) lets a caller rendering many rules check and quote each distinct set of
-    environment variables once.
+    environment variables once. where: how errors name the rule (default rules[INDEX]), so a
+    role can name its own variable.
     """
+    where = where or "rules[%d]" % index
     if not isinstance(rule, dict):
-        raise TcpRulesError("rules[%d]: %r must be a dict with match, action, env, comment"
-                            % (index, rule))
+        raise TcpRulesError("%s: %r must be a dict with match, action, env, comment"
+                            % (where, rule))
     if not _RULE_KEYS.issuperset(rule):
-        raise TcpRulesError("rules[%d]: unknown key(s) %s; accepted: match, action, env, comment"
-                            % (index, ", ".join(sorted(str(key) for key in set(rule) - _RULE_KEYS))))
-    address = normalize_match(rule.get("match", ""), "rules[%d].match" % index)
+        raise TcpRulesError("%s: unknown key(s) %s; accepted: match, action, env, comment"
+                            % (where, ", ".join(sorted(str(key) for key in set(rule) - _RULE_KEYS))))
+    address = normalize_match(rule.get("match", ""), where + ".match")
     action = rule.get("action") or "allow"
     if action != "allow" and action != "deny":
-        raise TcpRulesError("rules[%d].action: %r must be allow or deny" % (index, action))
+        raise TcpRulesError("%s.action: %r must be allow or deny" % (where, action))
     line = address + ":" + action
     env = rule.get("env")
     if env:
         if not isinstance(env, dict):
-            raise TcpRulesError("rules[%d].env: %r must be a dict of NAME: value" % (index, env))
+            raise TcpRulesError("%s.env: %r must be a dict of NAME: value" % (where, env))
         try:
             # The value's type too: 1 == True, yet only the int is a valid value.
             signature = tuple((name, type(value), value) for name, value in env.items())
@@ -307,15 +309,15 @@ def render_rule(rule, index=0, env_cache=None):
         except TypeError:  # an unhashable value: _render_env names it
             signature = suffix = None
         if suffix is None:
-            suffix = _render_env(env, "rules[%d]" % index)
+            suffix = _render_env(env, where)
             if env_cache is not None and signature is not None:
                 env_cache[signature] = suffix
         line += suffix
     comment = rule.get("comment")
     if comment:
         if not isinstance(comment, str):
-            raise TcpRulesError("rules[%d].comment: %r must be a string" % (index, comment))
-        _encodable(comment, "rules[%d].comment" % index)
+            raise TcpRulesError("%s.comment: %r must be a string" % (where, comment))
+        _encodable(comment, where + ".comment")
         return "".join(("# " + text).rstrip() + "\n" for text in comment.splitlines()) + line + "\n"
     return line + "\n"
 

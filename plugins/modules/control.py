@@ -167,7 +167,7 @@ newmrh_ran:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
 
 from ansible_collections.mailops.qmail.plugins.module_utils import _io, flavours
 from ansible_collections.mailops.qmail.plugins.module_utils import control as core
@@ -193,7 +193,7 @@ def _text(data):
 
 
 def main():
-    module = AnsibleModule(
+    module = QmailModule(
         argument_spec=dict(
             control_dir=dict(type="path", default=DEFAULT_CONTROL_DIR),
             files=dict(type="dict", required=True),

@@ -84,7 +84,7 @@ path:
 import os
 import pwd
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
 
 from ansible_collections.mailops.qmail.plugins.module_utils import _io
 from ansible_collections.mailops.qmail.plugins.module_utils import control as control_files
@@ -124,7 +124,7 @@ def read_host(qmail_home, control_dir):
 
 
 def main():
-    module = AnsibleModule(
+    module = QmailModule(
         argument_spec=dict(
             qmail_home=dict(type="path", default="/var/qmail"),
             control_dir=dict(type="path", default="/var/qmail/control"),

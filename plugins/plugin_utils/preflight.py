@@ -16,7 +16,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mailops.qmail.plugins.filter import network
-from ansible_collections.mailops.qmail.plugins.module_utils import control, dotqmail, validate
+from ansible_collections.mailops.qmail.plugins.module_utils import control, dotqmail, tcprules, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 
 # The collection's roles whose variables the preflight judges, and the roles they bring in.
@@ -173,8 +173,18 @@ def _checkpassword(var, roles):
 SMTPD_CONTROL_LISTS = ("badmailfrom", "badrcptto", "morebadrcptto", "badmailto")
 
 
-def smtpd_problems(var, roles):
+def rule_problems(var, name):
+    """Judge a role's extra tcprules entries as the tcprules module will write them, by variable."""
     problems = []
+    for index, rule in enumerate(var.get(name, []) or []):
+        _valid(problems, tcprules.render_rule, rule, index, None, "%s[%d]" % (name, index))
+    return problems
+
+
+def smtpd_problems(var, roles):
+    problems = rule_problems(var, "smtpd_tcprules_rules")
+    for index, client in enumerate(var.get("smtpd_relay_clients", []) or []):
+        _valid(problems, tcprules.normalize_match, client, "smtpd_relay_clients[%d]" % index)
     rbl = var.get("smtpd_rbl_servers", []) or []
     rules = network.relay_rules(var.get("smtpd_relay_clients", []), var.get("smtpd_tcprules_rules", []), {},
                                 {"RBLSMTPD": ""} if rbl else {})
@@ -265,6 +275,13 @@ def problems(var, roles, play_roles=()):
     if set(roles) & set(("smtpd", "pop3d", "qmtpd")):
         _valid(found, control_files, {"concurrencyincoming": var.get("tcpserver_max_connections", None)},
                var.get("qmail_flavour", ""), {"concurrencyincoming": "tcpserver_max_connections"})
+    if "pop3d" in roles:
+        found.extend(rule_problems(var, "pop3d_tcprules_rules"))
+    if "qmtpd" in roles:
+        found.extend(rule_problems(var, "qmtpd_qmtp_tcprules_rules"))
+        for name in ("qmtpd_qmtp_relay_clients", "qmtpd_qmqp_clients"):
+            for index, client in enumerate(var.get(name, []) or []):
+                _valid(found, tcprules.normalize_match, client, "%s[%d]" % (name, index))
     if "pop3d" in roles and var.get("pop3d_host", None):
         _valid(found, validate.hostname, var.get("pop3d_host"), "pop3d_host")
     if "mta_swap" in roles:

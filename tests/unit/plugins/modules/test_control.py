@@ -179,3 +179,10 @@ def test_wrong_values_fail_without_a_traceback(capsys, cdir, files, variables, m
     result = run(capsys, **args)
     assert result["failed"] and message in result["msg"]
     assert os.listdir(str(cdir)) == []
+
+
+def test_a_surrogate_in_a_top_level_option_is_refused_cleanly(capsys, tmp_path):
+    # AnsibleModule's own argument logging used to raise UnicodeEncodeError before the module ran.
+    result = run(capsys, control_dir=str(tmp_path / "\udcff"), files={"me": "mx.example.org"})
+    assert result["failed"] and "control_dir" in result["msg"]
+    assert list(tmp_path.iterdir()) == []
