@@ -15,6 +15,7 @@ import os
 import re
 
 from ansible_collections.mailops.qmail.plugins.module_utils._io import check_path
+from ansible_collections.mailops.qmail.plugins.module_utils.control import read_list
 from ansible_collections.mailops.qmail.plugins.module_utils.supervise import parse_svstat
 
 # Ways to give the collection qmail binaries, shown whenever they are missing.
@@ -103,9 +104,25 @@ def qmail_report(qmail_home):
             "supply_hints": SUPPLY_HINTS if missing else []}
 
 
+def recipient_report(qmail_home):
+    """Whether qmail-smtpd refuses unknown local recipients (sagredo's control/validrcptto), and where."""
+    path = os.path.join(qmail_home, "control", "validrcptto")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError):
+        data = None
+    entries = [entry.decode("utf-8", "replace") for entry in (read_list(data) or [])]
+    checked = sorted(entry[2:] for entry in entries if entry.startswith("-@"))
+    return {"path": path, "checked_domains": checked,
+            "backscatter_possible": not checked,
+            "addresses": len([entry for entry in entries if not entry.startswith("-")])}
+
+
 def collect(scan_dir, qmail_home, certificate, run, proc_net=("/proc/net/tcp", "/proc/net/tcp6")):
     return {
         "qmail": qmail_report(qmail_home),
+        "recipients": recipient_report(qmail_home),
         "services": service_report(scan_dir, run),
         "listening_ports": listening_tcp_ports([t for t in (_read(p) for p in proc_net) if t]),
         "certificate": certificate_report(certificate, run),
@@ -134,6 +151,13 @@ def render(report):
             text += "  (%s)" % svc["reason"]
         lines.append(text)
     lines.append("listening TCP ports: %s" % (", ".join(str(p) for p in report["listening_ports"]) or "none"))
+    recipients = report.get("recipients")
+    if recipients and recipients["backscatter_possible"]:
+        lines.append("unknown recipients: accepted at RCPT and bounced later (backscatter possible); "
+                     "no %s refusing them" % recipients["path"])
+    elif recipients:
+        lines.append("unknown recipients: refused at RCPT for %s (%d addresses listed)"
+                     % (", ".join(recipients["checked_domains"]), recipients["addresses"]))
     cert = report["certificate"]
     if cert is None:
         lines.append("certificate: none installed")

@@ -15,7 +15,8 @@ version_added: 0.1.0
 description:
   - Reads, without changing anything, which supervised services are up or down (and why a down
     service is down), which TCP ports listen, the subject and expiry of the STARTTLS certificate,
-    and whether qmail binaries are installed.
+    whether qmail binaries are installed, and whether unknown local recipients are refused at RCPT
+    (sagredo's control/validrcptto) or accepted and bounced later (backscatter possible).
   - When qmail binaries are missing, the report says how to supply them. A missing C(svstat) or
     C(openssl) is reported (services in state C(unknown), a certificate C(error)), not a failure.
 author:

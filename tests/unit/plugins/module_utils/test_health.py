@@ -146,3 +146,15 @@ def test_module_reports_missing_programs_instead_of_failing(capsys, scan_dir, mo
     send = [s for s in result["report"]["services"] if s["name"] == "qmail-send"][0]
     assert send["state"] == "unknown" and "svstat is not installed" in send["reason"]
     assert result["report"]["certificate"]["error"] == "openssl is not installed"
+
+
+def test_recipient_check_is_reported_and_its_absence_called_backscatter(tmp_path):
+    (tmp_path / "control").mkdir()
+    report = health.recipient_report(str(tmp_path))
+    assert report["backscatter_possible"] and report["checked_domains"] == []
+    (tmp_path / "control" / "validrcptto").write_text("alice@example.org\npostmaster@example.org\n-@example.org\n")
+    report = health.recipient_report(str(tmp_path))
+    assert (report["backscatter_possible"], report["checked_domains"], report["addresses"]) == (False, ["example.org"], 2)
+    # Listed addresses without any '-@domain' refuse nothing.
+    (tmp_path / "control" / "validrcptto").write_text("alice@example.org\n")
+    assert health.recipient_report(str(tmp_path))["backscatter_possible"]
