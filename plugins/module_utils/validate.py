@@ -27,11 +27,24 @@ def hostname(value, field, allow_leading_dot=False):
     name = value[1:] if allow_leading_dot and value.startswith(".") else value
     if name.endswith("."):
         name = name[:-1]
-    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
+    if len(name) > 253 or any(len(label) > 63 for label in name.split(".")):
+        raise ValidationError("%s: %r is too long for a host name (at most 253 characters, 63 between dots)"
+                              % (field, value))
+    if not name or not all(_LABEL.match(label) for label in name.split(".")):
         raise ValidationError(
-            "%s: %r is not a host name (dot-separated labels of letters, digits, '-' and '_'%s)"
-            % (field, value, ", optionally starting with '.'" if allow_leading_dot else ""))
+            "%s: %r is not a host name (dot-separated labels of letters, digits, '-' and '_'%s)%s"
+            % (field, value, ", optionally starting with '.'" if allow_leading_dot else "", _punycode_hint(value)))
     return value
+
+
+def _punycode_hint(value):
+    """For an internationalised name, the ASCII form qmail needs, as a hint."""
+    if value.isascii():
+        return ""
+    try:
+        return "; qmail needs the ASCII (punycode) form: %r" % value.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
 
 
 # One IPv4 octet as tcpserver and qmail write it: 0..255 in the ASCII digits, no leading zero.

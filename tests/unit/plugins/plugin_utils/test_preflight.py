@@ -142,3 +142,10 @@ def test_a_play_that_applies_a_reader_before_its_publisher_is_refused():
         "the play applies mailops.qmail.smtpd before mailops.qmail.smtp_auth, which it needs: list smtp_auth first"]
     assert preflight.order_problems(["tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d"]) == []
     assert len(preflight.order_problems(["pop3d", "smtpd", "tls"])) == 2
+
+
+def test_an_international_or_too_long_name_gets_a_useful_message():
+    [problem] = judge(qmail_me="mail.bücher.example")
+    assert "qmail_me" in problem and "mail.xn--bcher-kva.example" in problem
+    [problem] = judge(qmail_me="a" * 64 + ".example")
+    assert "qmail_me" in problem and "too long" in problem
