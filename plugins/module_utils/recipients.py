@@ -13,7 +13,8 @@ or a users/assign file (qmail-users, not read here) leaves its domain unchecked.
 Who qmail delivers to, for a local domain (qmail-send, qmail-getpw, qmail-local):
 - a user qmail-getpw accepts: a passwd entry with uid other than 0, a name without capitals,
   and a home directory owned by that uid; then 'user@domain', and 'user-EXT@domain' for each
-  '~user/.qmail-EXT' ('.' in the address is ':' in the file name);
+  '~user/.qmail-EXT' ('.' in the address is ':' in the file name). Only people's accounts (uid
+  from login.defs' UID_MIN) are listed;
 - anything else goes to ~alias: 'NAME@domain' for each '~alias/.qmail-NAME'.
 """
 
@@ -32,9 +33,13 @@ _DOTQMAIL = ".qmail-"
 _LOCAL = re.compile(r"\A[a-z0-9!$%&'*+/=?^_`{|}~][a-z0-9!#$%&'*+/=?^_`{|}~.-]*\Z")
 
 
-def eligible_user(name, uid, home_owner):
-    """Whether qmail-getpw would deliver to this passwd entry (home_owner: uid owning its home, or None)."""
-    return uid != 0 and name == name.lower() and home_owner is not None and home_owner == uid
+def eligible_user(name, uid, home_owner, min_uid=1):
+    """Whether qmail-getpw would deliver to this passwd entry (home_owner: uid owning its home, or None)
+    and it is a person's account (uid at least min_uid).
+
+    System accounts that own their home (stunnel4, a package's daemon user) would get mail in a
+    directory that is no mailbox, and packages add them at any time: they are not listed."""
+    return uid != 0 and uid >= min_uid and name == name.lower() and home_owner is not None and home_owner == uid
 
 
 def _extensions(file_names):

@@ -17,8 +17,8 @@ description:
     host as qmail reads it, so qmail-smtpd refuses unknown recipients at RCPT (553) instead of
     bouncing them later to a sender that may be forged (backscatter).
   - 'An address is valid when qmail-getpw accepts its user (a passwd entry with uid other than 0, no capital
-    letters, a home directory owned by that uid), as C(user@domain) and C(user-EXT@domain) for each
-    C(~user/.qmail-EXT); or when C(~alias/.qmail-NAME) exists, as C(NAME@domain).'
+    letters, a home directory owned by that uid) and the uid is at least O(min_uid), as C(user@domain) and
+    C(user-EXT@domain) for each C(~user/.qmail-EXT); or when C(~alias/.qmail-NAME) exists, as C(NAME@domain).'
   - Each local domain then gets C(-@domain), which makes sagredo refuse the addresses not listed. When
     a C(.qmail-default) (in ~alias or a user's home) or users/assign makes the set of addresses
     open-ended, no domain gets C(-@domain), nothing is refused, and RV(open) says why.
@@ -44,6 +44,13 @@ options:
     description: qmail's control directory (control/locals is read there, validrcptto written there).
     type: path
     default: /var/qmail/control
+  min_uid:
+    description:
+      - The lowest uid of the accounts listed. System accounts that own their home (a daemon user a package
+        adds) would get mail in a directory that is no mailbox; list such an address in O(extra) or give it an
+        alias instead.
+    type: int
+    default: 1000
   extra:
     description: More addresses to accept (C(user@domain)), such as addresses a program handles.
     type: list
@@ -106,7 +113,7 @@ def _owner(path):
         return None
 
 
-def read_host(qmail_home, control_dir):
+def read_host(qmail_home, control_dir, min_uid):
     """What qmail reads: the local domains, the users qmail-getpw accepts and their .qmail files."""
     locals_ = control_files.read_list(_io.read_bytes(os.path.join(control_dir, "locals"))) or []
     users, user_files = [], {}
@@ -115,7 +122,7 @@ def read_host(qmail_home, control_dir):
         if entry.pw_name == "alias":
             alias_home = entry.pw_dir
             continue
-        if recipients.eligible_user(entry.pw_name, entry.pw_uid, _owner(entry.pw_dir)):
+        if recipients.eligible_user(entry.pw_name, entry.pw_uid, _owner(entry.pw_dir), min_uid):
             users.append(entry.pw_name)
             user_files[entry.pw_name] = [name for name in _listing(entry.pw_dir) if name.startswith(".qmail-")]
     assign = _io.read_bytes(os.path.join(qmail_home, "users", "assign")) or b""
@@ -129,6 +136,7 @@ def main():
             qmail_home=dict(type="path", default="/var/qmail"),
             control_dir=dict(type="path", default="/var/qmail/control"),
             extra=dict(type="list", elements="str", default=[]),
+            min_uid=dict(type="int", default=1000),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,
@@ -141,7 +149,8 @@ def main():
         if params["state"] == "absent":
             after = None
         else:
-            domains, users, alias_files, user_files, assign = read_host(params["qmail_home"], params["control_dir"])
+            domains, users, alias_files, user_files, assign = read_host(params["qmail_home"], params["control_dir"],
+                                                                        params["min_uid"])
             lines, result["open"] = recipients.plan(domains, users, alias_files, user_files, assign, params["extra"])
             result["addresses"] = len([line for line in lines if not line.startswith("-@")])
             after = recipients.render(lines)

@@ -36,10 +36,23 @@ def test_exim_is_removed(host, package):
 
 
 def test_message_queued_in_exim_was_delivered_not_lost(host):
+    if QMAIL_IMAGE:
+        pytest.skip("with qmail the queue is handed to qmail: see test_exim_queue_was_handed_to_qmail")
     mbox = host.file("/var/mail/mailtest")
     assert mbox.exists
     assert "Subject: queued before the swap" in mbox.content_string
     assert "This message must survive the MTA swap." in mbox.content_string
+
+
+@requires_qmail
+def test_exim_queue_was_handed_to_qmail_with_its_envelopes(host):
+    # The bounce (null sender) is delivered by qmail to the maildir; the remote message waits in
+    # qmail's queue (no DNS here) instead of being bounced by exim's flush; exim's queue is empty.
+    delivered = host.check_output("cat /home/mailtest/Maildir/new/* /home/mailtest/Maildir/cur/* 2>/dev/null || true")
+    assert "Subject: queued bounce" in delivered and "Return-Path: <>" in delivered
+    queue = host.check_output("/var/qmail/bin/qmail-qread")
+    assert "someone@remote.invalid" in queue and "<sender@mailops-default.example.test>" in queue
+    assert host.check_output("ls /var/spool/exim4/input | wc -l").strip() == "0"
 
 
 def test_exim_no_longer_runs(host):
