@@ -357,17 +357,6 @@ print(found)
 
 
 @requires_qmail
-@pytest.mark.parametrize("url", ["pop3://mx/", "pop3s://mx/"])
-def test_curl_reads_the_delivered_mail_over_pop3_and_pop3s(client, url):
-    # curl: a POP3 client nobody here wrote. LIST first, then RETR each message.
-    auth = "--max-time 30 -k -s -S -u alice:alice-pop-secret "
-    listing = sh(client, "curl " + auth + url).split()
-    numbers = listing[0::2]
-    assert numbers, listing
-    assert any("e2e-direct" in sh(client, "curl " + auth + url + number) for number in numbers)
-
-
-@requires_qmail
 def test_relaying_without_auth_is_refused(mx, client):
     forget_pop3_logins(mx)
     assert python_in(client, SMTP + "s, _ = session(25)\nprint(rcpt(s, 'victim@elsewhere.example'))") == "553"
