@@ -14,7 +14,7 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.mailops.qmail.plugins.module_utils._io import check_path
+from ansible_collections.mailops.qmail.plugins.module_utils._io import FileWriteError, check_path, read_bytes
 from ansible_collections.mailops.qmail.plugins.module_utils.control import read_list
 from ansible_collections.mailops.qmail.plugins.module_utils.supervise import parse_svstat
 
@@ -108,9 +108,8 @@ def recipient_report(qmail_home):
     """Whether qmail-smtpd refuses unknown local recipients (sagredo's control/validrcptto), and where."""
     path = os.path.join(qmail_home, "control", "validrcptto")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except (IOError, OSError):
+        data = read_bytes(path)
+    except FileWriteError:
         data = None
     entries = [entry.decode("utf-8", "replace") for entry in (read_list(data) or [])]
     checked = sorted(entry[2:] for entry in entries if entry.startswith("-@"))

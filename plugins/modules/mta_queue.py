@@ -104,18 +104,18 @@ def main():
         result["moved"] = len(movable)
         module.exit_json(**result)
     for message in movable:
-        rc, content, err = module.run_command(mta_queue.command(mta, "show", message["id"]),
-                                              binary_data=True, encoding=None)
+        rc, content, _err = module.run_command(mta_queue.command(mta, "show", message["id"]),
+                                               binary_data=True, encoding=None)
         if rc != 0:
             result["left"].append({"id": message["id"], "reason": "could not be read (%s)" % rc})
             continue
-        rc, _out, err = module.run_command(mta_queue.inject_argv(module.params["qmail_inject"], message),
-                                           data=content, binary_data=True, encoding=None)
+        rc, _out, _err = module.run_command(mta_queue.inject_argv(module.params["qmail_inject"], message),
+                                            data=content, binary_data=True, encoding=None)
         if rc != 0:
             result["left"].append({"id": message["id"], "reason": "qmail-inject refused it (exit %s)" % rc})
             continue
         result["changed"] = True
-        rc, _out, err = module.run_command(mta_queue.command(mta, "remove", message["id"]))
+        rc, _out, _err = module.run_command(mta_queue.command(mta, "remove", message["id"]))
         if rc != 0:
             # qmail has it: a second copy is the lesser harm, but say so.
             result["left"].append({"id": message["id"], "reason": "handed to qmail but not removed from %s's "
