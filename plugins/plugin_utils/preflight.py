@@ -100,6 +100,13 @@ def _valid(problems, validator, *args):
     _collect(problems, lambda: (validator(*args), [])[1])
 
 
+def _accepted(problems, validator, *args):
+    """_valid that also says whether the value was accepted."""
+    before = len(problems)
+    _valid(problems, validator, *args)
+    return len(problems) == before
+
+
 def _as_list(value):
     if value is None:
         return None
@@ -182,18 +189,31 @@ def rule_problems(var, name):
 
 
 def smtpd_problems(var, roles):
-    problems = rule_problems(var, "smtpd_tcprules_rules")
-    for index, client in enumerate(var.get("smtpd_relay_clients", []) or []):
-        _valid(problems, tcprules.normalize_match, client, "smtpd_relay_clients[%d]" % index)
+    problems = []
     rbl = var.get("smtpd_rbl_servers", []) or []
-    rules = network.relay_rules(var.get("smtpd_relay_clients", []), var.get("smtpd_tcprules_rules", []), {},
-                                {"RBLSMTPD": ""} if rbl else {})
     submission = var.flag("smtpd_submission_enabled")
+    # Relay clients go into the rules of smtp and of submission: judge each entry once, by its
+    # variable, and say which services it would open. An entry that cannot be written is reported
+    # as such, once.
+    services = "smtp (port %s)" % var.get("smtpd_port", 25)
     if submission:
-        rules = rules + network.relay_rules(var.get("smtpd_relay_clients", []), [], {}, {})
+        services += " and submission (port %s)" % var.get("smtpd_submission_port", 587)
+    entries = []
+    for index, client in enumerate(var.get("smtpd_relay_clients", []) or []):
+        variable = "smtpd_relay_clients[%d]" % index
+        if _accepted(problems, tcprules.normalize_match, client, variable):
+            entries.append((variable, services, {"match": client, "env": {"RELAYCLIENT": ""}}))
+    for index, rule in enumerate(var.get("smtpd_tcprules_rules", []) or []):
+        variable = "smtpd_tcprules_rules[%d]" % index
+        if _accepted(problems, tcprules.render_rule, rule, index, None, variable):
+            entries.append((variable, "smtp (port %s)" % var.get("smtpd_port", 25), rule))
+    for variable, where, rule in entries:
+        found = []
+        _collect(found, network.open_relay_problems, [rule], {}, {}, None, None, False)
+        problems.extend("%s, for %s: %s" % (variable, where, problem) for problem in found)
     exports = dict(var.get("smtpd_env", {}) or {})
     chains = {"smtpd_pre": var.get("smtpd_pre", []), "smtpd_rbl_servers": rbl}
-    _collect(problems, network.open_relay_problems, rules, exports, chains, _checkpassword(var, roles), None, False)
+    _collect(problems, network.open_relay_problems, [], exports, chains, _checkpassword(var, roles), None, False)
     lists = {name: var.get("smtpd_" + name, []) for name in SMTPD_CONTROL_LISTS}
     _valid(problems, lambda: control_files(
         network.smtpd_control_files(var.get("qmail_flavour", ""), lists, var.get("smtpd_databytes", None),

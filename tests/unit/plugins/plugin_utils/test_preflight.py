@@ -149,3 +149,20 @@ def test_an_international_or_too_long_name_gets_a_useful_message():
     assert "qmail_me" in problem and "mail.xn--bcher-kva.example" in problem
     [problem] = judge(qmail_me="a" * 64 + ".example")
     assert "qmail_me" in problem and "too long" in problem
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    # A relay client opens smtp and submission alike: one message, naming the entry and both.
+    ({"smtpd_relay_clients": ["=.net"], "smtpd_submission_enabled": True},
+     ["smtpd_relay_clients[0], for smtp (port 25) and submission (port 587)"]),
+    ({"smtpd_relay_clients": ["127.", "0.0.0.0/0"]}, ["smtpd_relay_clients[1], for smtp (port 25)"]),
+    ({"smtpd_tcprules_rules": [{"match": "=.net", "env": {"RELAYCLIENT": ""}}], "smtpd_submission_enabled": True},
+     ["smtpd_tcprules_rules[0], for smtp (port 25)"]),
+    # A malformed entry is reported as malformed, not also as a relay problem.
+    ({"smtpd_relay_clients": ["10.0.0.300"], "smtpd_submission_enabled": True}, ["smtpd_relay_clients[0]"]),
+])
+def test_each_relay_problem_is_reported_once_naming_its_entry_and_services(overrides, expected):
+    problems = [p for p in judge(**overrides) if "smtpd_relay_clients" in p or "smtpd_tcprules_rules" in p]
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected):
+        assert problem.startswith(start), problems
