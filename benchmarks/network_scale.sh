@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Scale benchmark of the full site playbook (mailops.qmail.site) with the settings of
 # molecule/network's mx host (qmail, mta_swap, daemontools, send, tls, smtp_auth, relay_ctrl,
-# smtpd, pop3d, qmtpd) on 1, 3 and 6 fresh containers at once (forks >= hosts). Prints, per N: first converge and idempotent rerun (wall seconds, task
-# results, changed) and time(N)/time(1). Prints figures; asserts nothing.
+# smtpd, pop3d, qmtpd) on 1, 3 and 6 fresh containers at once (forks >= hosts). Prints, per N: the
+# first converge, the idempotent rerun through every role (mailops_qmail_fast_rerun=false, what
+# every rerun cost before the fast path) and the rerun as users get it (the fast path), each as wall
+# seconds and task results (ok + skipped + failed, summed over hosts) with changed; a trivial
+# one-task play on the same hosts; the rerun's ratio to it; and time(N)/time(1) of each run.
+# Prints figures; asserts nothing.
 # Usage: bash benchmarks/network_scale.sh [N ...]   (default: 1 3 6)
 source "$(dirname "$0")/../scripts/lib.sh"
 set +e
@@ -21,16 +25,26 @@ recap() {
          if (kv[1] == "ok" || kv[1] == "failed" || kv[1] == "skipped") n += kv[2]; if (kv[1] == "changed") c += kv[2] } }
        END { print n + 0, c + 0 }' "$1"
 }
-run() {  # run LOG PLAYBOOK -> wall seconds
-  local start end
+run() {  # run LOG PLAYBOOK [ARGS...] -> wall seconds
+  local start end log=$1 playbook=$2
+  shift 2
   start=$(date +%s.%N)
-  ansible-playbook -i "$work/inventory.yml" -f "$forks" "$2" >"$1" 2>&1 || { echo "failed, see $1" >&2; tail -20 "$1" >&2; }
+  ansible-playbook -i "$work/inventory.yml" -f "$forks" "$playbook" "$@" >"$log" 2>&1 || { echo "failed, see $log" >&2; tail -20 "$log" >&2; }
   end=$(date +%s.%N)
   python3 -c "print($end - $start)"
 }
 
-printf '%-6s %10s %8s %8s %10s %8s %8s %8s\n' hosts first_s results changed rerun_s results changed ratio
-base=""
+cat >"$work/trivial.yml" <<'YAML'
+- name: A trivial play, the unit of the ratios
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Reach the host
+      ansible.builtin.ping:
+YAML
+printf '%-5s | %7s %5s %4s | %9s %5s %4s | %9s %5s %4s | %9s | %9s %9s | %7s %7s %7s\n' \
+  hosts first_s res chg full_rerun res chg fast_rerun res chg trivial_s full/triv fast/triv first/1 full/1 fast/1
+base_first="" base_full="" base_fast=""
 for n in "${sizes[@]}"; do
   forks=$(( n > 10 ? n : 10 ))
   names=()
@@ -50,8 +64,14 @@ PY
   for i in $(seq 1 "$n"); do podman exec "mailops-bench-$n-$i" systemctl is-system-running --wait >/dev/null 2>&1; done
   ansible-playbook -i "$work/inventory.yml" -f "$forks" "$scenario/prepare.yml" >"$work/prepare-$n.log" 2>&1
   first=$(run "$work/first-$n.log" mailops.qmail.site); read -r r1 c1 < <(recap "$work/first-$n.log")
-  again=$(run "$work/again-$n.log" mailops.qmail.site); read -r r2 c2 < <(recap "$work/again-$n.log")
-  base=${base:-$first}
-  printf '%-6s %10.1f %8s %8s %10.1f %8s %8s %8.2f\n' "$n" "$first" "$r1" "$c1" "$again" "$r2" "$c2" "$(python3 -c "print($first / $base)")"
+  full=$(run "$work/full-$n.log" mailops.qmail.site -e mailops_qmail_fast_rerun=false); read -r r2 c2 < <(recap "$work/full-$n.log")
+  fast=$(run "$work/fast-$n.log" mailops.qmail.site); read -r r3 c3 < <(recap "$work/fast-$n.log")
+  trivial=$(run "$work/trivial-$n.log" "$work/trivial.yml")
+  base_first=${base_first:-$first} base_full=${base_full:-$full} base_fast=${base_fast:-$fast}
+  printf '%-5s | %7.1f %5s %4s | %9.1f %5s %4s | %9.1f %5s %4s | %9.1f | %9.1f %9.1f | %7.2f %7.2f %7.2f\n' \
+    "$n" "$first" "$r1" "$c1" "$full" "$r2" "$c2" "$fast" "$r3" "$c3" "$trivial" \
+    "$(python3 -c "print($full / $trivial)")" "$(python3 -c "print($fast / $trivial)")" \
+    "$(python3 -c "print($first / $base_first)")" "$(python3 -c "print($full / $base_full)")" \
+    "$(python3 -c "print($fast / $base_fast)")"
   podman rm -f $(podman ps -aq --filter label=mailops-bench=network) >/dev/null 2>&1
 done

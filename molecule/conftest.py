@@ -64,9 +64,9 @@ def converge_recap(*extra_args):
     result = run_playbook("converge.yml", *extra_args)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     recap = {}
-    for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)",
-                             result.stdout, re.MULTILINE):
+    for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
+                             r"\s+skipped=(\d+)", result.stdout, re.MULTILINE):
         recap[match.group(1)] = {"ok": int(match.group(2)), "changed": int(match.group(3)),
-                                 "failed": int(match.group(5))}
+                                 "failed": int(match.group(5)), "skipped": int(match.group(6))}
     assert recap, "no play recap in:\n" + result.stdout[-4000:]
     return recap, result.stdout

@@ -184,6 +184,13 @@ def test_check_mode_reports_no_changes():
     assert all(counts["changed"] == 0 for counts in recap.values()), output[-3000:]
 
 
+def test_a_rerun_with_nothing_to_do_ends_after_the_check():
+    recap, output = converge_recap("-e", "mailops_qmail_fast_rerun=true")
+    for counts in recap.values():
+        assert counts["changed"] == 0 and counts["ok"] + counts["skipped"] <= 40, output[-3000:]
+    assert "TASK [mailops.qmail.send" not in output
+
+
 # ---- with real qmail -------------------------------------------------------------------------
 @requires_qmail
 def test_qmail_send_is_up_under_supervise(host):
