@@ -2,12 +2,14 @@
 POP3; client relays everything through mx's submission port with credentials in smtproutes."""
 import json
 import os
+import re
+import shlex
 import textwrap
 import time
 
 import pytest
 
-from conftest import converge_recap, failed_run_output, requires_qmail
+from conftest import converge_recap, failed_run_output, requires_qmail, run_playbook
 
 CONTROL = "/var/qmail/control"
 FLAVOUR = os.environ.get("MAILOPS_QMAIL_FLAVOUR") or "sagredo"
@@ -278,13 +280,50 @@ def test_bad_ports_are_refused_by_name_and_nothing_changes(mx, tags, extra, mess
 def test_one_role_by_tag_changes_nothing_after_a_full_converge(tags):
     # The facts other roles publish (AUTH settings, relay-ctrl hooks, qmail's presence) must be
     # there under --tags too, or conf-smtpd and conf-pop3d would be rewritten without them.
-    recap = converge_recap("--limit", "mx", "--tags", tags)[0]
+    recap = converge_recap("--limit", "mx", "--tags", tags, "-e", "mailops_qmail_fast_rerun=false")[0]
     assert recap["mx"]["changed"] == 0, recap
 
 
 def test_check_mode_reports_no_changes():
     recap = converge_recap("--check", "--diff")[0]
     assert all(counts["changed"] == 0 for counts in recap.values()), recap
+
+
+# --- the fast path: a rerun that has nothing to do ends after one check ----------------------------
+
+FAST = ("-e", "mailops_qmail_fast_rerun=true")
+
+
+def test_a_rerun_with_nothing_to_do_ends_after_the_check():
+    recap, output = converge_recap(*FAST)
+    for name, counts in recap.items():
+        assert counts["changed"] == 0, (name, counts)
+        # issue #13: at most 40 task results for the idempotent rerun of the whole site
+        assert counts["ok"] + counts["skipped"] <= 40, (name, counts)
+    assert "TASK [mailops.qmail.send" not in output
+
+
+def test_the_fast_path_sees_a_changed_managed_file_and_names_it(mx):
+    path = CONTROL + "/badmailfrom"
+    sh(mx, "cp -p %s /root/badmailfrom.kept && echo tampered@example.invalid >> %s" % (path, path))
+    try:
+        result = run_playbook("converge.yml", "--limit", "mx", "--tags", "always", "-v", *FAST)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert "converged: false" in result.stdout and path + " changed" in result.stdout, result.stdout[-3000:]
+    finally:
+        sh(mx, "cp -p /root/badmailfrom.kept %s && rm /root/badmailfrom.kept" % path)
+    # put back byte for byte, with its mode and owner: the host is as recorded again
+    recap = converge_recap("--limit", "mx", *FAST)[0]
+    assert recap["mx"]["changed"] == 0 and recap["mx"]["ok"] + recap["mx"]["skipped"] <= 40, recap
+
+
+def test_a_run_limited_by_tags_or_in_check_mode_records_nothing(mx):
+    record = "/var/lib/mailops-qmail/converged.json"
+    assert mx.file(record).mode == 0o600 and mx.file(record).user == "root"
+    before = sh(mx, "sha256sum " + record)
+    converge_recap("--limit", "mx", "--tags", "always", "-e", '{"smtpd_databytes": 20000000}')
+    converge_recap("--limit", "mx", "--check", "--tags", "always", "-e", '{"smtpd_databytes": 20000000}')
+    assert sh(mx, "sha256sum " + record) == before
 
 
 # --- end to end, with qmail ----------------------------------------------------------------------
@@ -354,6 +393,74 @@ p.quit()
 print(found)
 """)
     assert out == "True"
+
+
+def fetchmail(client, port, password):
+    """fetchmail (USER/PASS: qmail-popup's greeting also offers APOP) fetching alice's mail, kept on mx."""
+    ssl = "ssl no sslcertck" if port == 995 else ""
+    rc = "poll mx protocol pop3 service %d auth password user alice password %s %s" % (port, password, ssl)
+    client.run("rm -f /root/fetched /root/fetchmailrc")
+    sh(client, "umask 077 && printf '%%s\\n' %s > /root/fetchmailrc" % shlex.quote(rc))
+    return client.run("fetchmail --fetchmailrc /root/fetchmailrc --idfile /root/fetchids --nosyslog --all --keep "
+                      "--mda 'tee -a /root/fetched' mx")
+
+
+@requires_qmail
+@pytest.mark.parametrize("port", [110, 995])
+def test_fetchmail_retrieves_the_delivered_mail_over_pop3_and_pop3s(client, port):
+    out = fetchmail(client, port, "alice-pop-secret")
+    assert out.rc == 0, out.stdout + out.stderr
+    assert "e2e-direct" in client.file("/root/fetched").content_string
+
+
+@requires_qmail
+def test_fetchmail_with_a_wrong_password_is_refused(client):
+    out = fetchmail(client, 110, "wrong-password")
+    # fetchmail's exit status 3: the server refused the login.
+    assert out.rc == 3, out.stdout + out.stderr
+    assert not client.file("/root/fetched").exists
+
+
+def swaks(client, *args):
+    return client.run("swaks --server mx --helo client.example.test --from probe@client.example.test "
+                      "--quit-after RCPT " + " ".join(args))
+
+
+@requires_qmail
+def test_swaks_starttls_on_port_25(mx, client):
+    forget_pop3_logins(mx)
+    out = swaks(client, "--port 25 --tls --to alice@mx.example.test")
+    assert out.rc == 0, out.stdout + out.stderr
+    assert "<-  220" in out.stdout and "=== TLS started with cipher" in out.stdout, out.stdout
+
+
+@requires_qmail
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+@pytest.mark.parametrize("password, relayed", [("client-auth-secret", True), ("wrong-password", False)])
+def test_swaks_auth_on_submission_decides_relaying(mx, client, mechanism, password, relayed):
+    forget_pop3_logins(mx)
+    out = swaks(client, "--port 587 --tls --auth", mechanism, "--auth-user client@example.test",
+                "--auth-password", password, "--to someone@elsewhere.example")
+    # swaks marks what it reads inside TLS with ~ and a refusal with *.
+    if relayed:
+        assert out.rc == 0 and re.search(r"^<~  235 ", out.stdout, re.M), out.stdout + out.stderr
+        assert re.search(r"RCPT TO:<someone@elsewhere.example>\n<~  250 ", out.stdout), out.stdout
+    else:
+        assert out.rc != 0 and re.search(r"^<~\* 535 ", out.stdout, re.M), out.stdout + out.stderr
+        assert "RCPT TO" not in out.stdout, out.stdout
+
+
+@requires_qmail
+def test_swaks_finds_no_auth_before_starttls_and_no_cram_md5_with_hashed_passwords(mx, client):
+    forget_pop3_logins(mx)
+    # smtp_auth_force_tls: no AUTH offered in the clear.
+    clear = swaks(client, "--port 587 --auth PLAIN --auth-user client@example.test",
+                  "--auth-password client-auth-secret --to someone@elsewhere.example")
+    assert clear.rc != 0 and not re.search(r"<-  250[- ]AUTH", clear.stdout), clear.stdout
+    # CRAM-MD5 needs clear-text passwords on the server (cmd5checkpw); this scenario stores hashes.
+    cram = swaks(client, "--port 587 --tls --auth CRAM-MD5 --auth-user client@example.test",
+                 "--auth-password client-auth-secret --to someone@elsewhere.example")
+    assert cram.rc != 0 and "-> AUTH" not in cram.stdout, cram.stdout
 
 
 @requires_qmail
