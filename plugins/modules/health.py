@@ -21,16 +21,8 @@ description:
     C(openssl) is reported (services in state C(unknown), a certificate C(error)), not a failure.
 author:
   - mailops.qmail developers (@mailops)
-attributes:
-  check_mode:
-    description: Runs the same in check mode; it never changes anything.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is nothing to diff.
-    support: none
-  idempotent:
-    description: Read-only.
-    support: full
+extends_documentation_fragment:
+  - mailops.qmail.read_only
 options:
   scan_dir:
     description: The daemontools scan directory (C(/etc/service) on Debian, C(/service) on Gentoo).

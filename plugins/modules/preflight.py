@@ -29,16 +29,8 @@ description:
   - This is an action plugin; it runs on the controller only.
 author:
   - mailops.qmail developers (@mailops)
-attributes:
-  check_mode:
-    description: Runs the same in check mode; it never changes anything.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is nothing to diff.
-    support: none
-  idempotent:
-    description: Read-only.
-    support: full
+extends_documentation_fragment:
+  - mailops.qmail.read_only
 options:
   roles:
     description:
