@@ -24,7 +24,12 @@ import os
 import re
 import time
 
-from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
+try:
+    from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
+except ImportError:
+    # Installed on the host beside qmailctl's `report`, where the collection is not.
+    class ValidationError(ValueError):
+        pass
 
 # multilog writes 2**62 + 10 + the Unix time: daemontools keeps TAI-UTC at 10 s and ignores leap
 # seconds, and tai64nlocal subtracts the same constant, so this gives what tai64nlocal prints.

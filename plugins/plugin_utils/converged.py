@@ -88,8 +88,8 @@ def snapshot_spec(var, roles):
              "/etc/runlevels/default", "/etc/portage/package.use/mailops-qmail",
              # tcprules sources and CDBs in both platforms' places
              "/etc/tcp.*", "/etc/tcprules.d", "/etc/skel",
-             # the services' log directories (their logs are left out below)
-             "/var/log/qmail"]
+             # the services' log directories (their logs are left out below), qmailctl's report
+             "/var/log/qmail", "/usr/local/lib/mailops-qmail"]
     roots += [scan_dir] if scan_dir else ["/etc/service", "/service"]
     for name in ("smtpd_tcprules_path", "smtpd_submission_tcprules_path", "pop3d_tcprules_path"):
         roots += _rules_paths(_text(var, name))

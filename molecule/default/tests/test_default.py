@@ -173,7 +173,7 @@ def test_qmailctl_offers_the_lwq_commands(host):
     assert ctl.mode == 0o755
     usage = host.run("/var/qmail/bin/qmailctl nonsense")
     assert usage.rc == 1
-    for command in ("start", "stop", "restart", "doqueue", "reload", "stat", "pause", "cont", "cdb", "queue", "help"):
+    for command in ("start", "stop", "restart", "doqueue", "reload", "stat", "pause", "cont", "cdb", "queue", "report", "help"):
         assert command in usage.stdout
     assert "reload -- sends qmail-send HUP" in host.check_output("/var/qmail/bin/qmailctl help")
 
@@ -208,6 +208,24 @@ def test_qmail_inject_delivers_to_a_local_maildir(host):
     assert found.startswith("/home/mailtest/Maildir/new/"), host.run("tail -20 /var/log/qmail/qmail-send/current").stdout
     message = host.file(found.split()[0])
     assert message.user == "mailtest"
+
+
+def test_qmailctl_report_reads_the_service_logs(host):
+    out = host.run("/var/qmail/bin/qmailctl report --top 3")
+    assert out.rc == 0 and out.stdout.startswith("qmail logs"), out.stdout + out.stderr
+    bad = host.run("/var/qmail/bin/qmailctl report --since yesterday")
+    assert bad.rc == 2 and "--since: 'yesterday' is not a time" in bad.stderr
+
+
+@requires_qmail
+def test_qmailctl_report_counts_the_mail_qmail_delivered(host):
+    subject = "counted by the report %d" % os.getpid()
+    host.check_output("printf 'To: mailtest\\nSubject: %s\\n\\nhello\\n' | /var/qmail/bin/qmail-inject" % subject)
+    wait_for(host, "grep -l '%s' /home/mailtest/Maildir/new/* 2>/dev/null" % subject, "/home/mailtest/", 20)
+    report = json.loads(host.check_output("/var/qmail/bin/qmailctl report --json /var/log/qmail/qmail-send"))
+    assert report["messages"]["received"] >= 1 and report["messages"]["bytes"] > 0, report["messages"]
+    assert report["deliveries"]["by_channel"]["local"]["success"] >= 1, report["deliveries"]
+    assert report["top_recipients"], report
 
 
 @requires_qmail
