@@ -5,14 +5,17 @@
 /usr/bin/tcprules, side by side, and print the times, their ratio and whether the CDBs are
 byte-identical; then the time to recognise an unchanged rule set against a rebuild.
 
-Prints figures only (no pass/fail): run `python3 benchmarks/tcprules_compile.py [--repeat N]`.
+Prints figures only (no pass/fail): run `python3 benchmarks/tcprules_compile.py [--repeat N]`;
+`--profile` adds where our compile of the largest size spends its time (cProfile).
 Needs ucspi-tcp installed (apt-get install ucspi-tcp).
 """
 
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import cProfile
 import os
+import pstats
 import resource
 import shutil
 import statistics
@@ -85,6 +88,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="runs per measurement (median shown)")
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile our compile of the largest size (cProfile, by own time)")
     args = parser.parse_args()
     if not os.access(TCPRULES, os.X_OK):
         sys.exit("%s is missing: apt-get install ucspi-tcp" % TCPRULES)
@@ -149,6 +154,12 @@ def measure(args, work):
     print("ours+wr = compile plus atomic write with fsync; same = byte-identical CDB;")
     print("unchanged = recognising an unchanged rule set from the fingerprint the source file carries,")
     print("rebuild = compiling it again; u/r = their ratio (goal <= 0.333).")
+    if args.profile:
+        largest = max(int(s) for s in args.sizes.split(","))
+        source = tcprules.render(make_rules(largest), header=False).encode("utf-8")
+        profile = cProfile.Profile()
+        profile.runcall(tcprules.compile_source, source)
+        pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":

@@ -13,32 +13,43 @@ The writer reproduces cdb_make (cdb-0.75, as linked into ucspi-tcp and qmail) by
   first record in front (a lookup finds the first one, as tcpserver does).
 
 Speed matters (a rules file can hold 100,000 rules), so the per-record work is pushed into C:
-``hashes()`` runs the byte-wise hash recurrence on big integers holding one 64-bit lane per key
-(keys of one length at a time), lists are built with map() over C functions, probe runs are
-scanned with list.index(), the tables are interleaved with array slices, and work proceeds in
-blocks of a few thousand records so that it stays in the CPU caches.
+
+* the hashes are computed lane-parallel on big integers, one 40-bit lane per key, the keys padded
+  on the left to a common width so that every byte position is one strided slice;
+* the record section and the hash tables are assembled with slice assignments, ``bytes.join`` and
+  ``array``, never one small ``bytes`` per slot;
+* the one loop in Python places the records; it probes a ``bytearray`` of occupied slots, small
+  enough to stay in the CPU caches, with ``find()``, because DJB's hash clusters similar keys and
+  probe runs get long.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import bisect
+import collections
 import gc
 import itertools
 import operator
 import struct
 import sys
 from array import array
-from collections import deque
 
 HEADER_SIZE = 2048
 _MASK32 = 0xFFFFFFFF
 _PAIR = struct.Struct("<II")
-_LANE_MASK_CACHE = {}
+_BIG_ENDIAN = sys.byteorder != "little"
+# 33 * _INVERSE_OF_33 == 1 modulo 2**32: runs the hash backwards over the padding.
+_INVERSE_OF_33 = 0x3E0F83E1
+# A lane holds 40 bits: a hash below 2**32, times 33, XOR a byte, stays below 2**40.
+_LANE = 5
 _BLOCK = 8192
-_EIGHTS = itertools.repeat(8)
-_BYTE_VALUES = [bytes((value,)) for value in range(256)]
+# Keys up to this length share the lanes; a block's rare longer ones are hashed one by one.
+_WIDE_KEY = 64
+# Record headers come from a table of (distinct values x key lengths) headers up to this size.
+_HEADER_TABLE_LIMIT = 4096
+_MASK_CACHE = {}
+_START_CACHE = {}
 
 
 class CdbError(ValueError):
@@ -53,75 +64,115 @@ def cdb_hash(key):
     return h & _MASK32
 
 
-def _lane_mask(count):
-    mask = _LANE_MASK_CACHE.get(count)
-    if mask is None:
-        mask = int.from_bytes(b"\xff\xff\xff\xff\x00\x00\x00\x00" * count, "little")
-        if len(_LANE_MASK_CACHE) > 64:
-            _LANE_MASK_CACHE.clear()
-        _LANE_MASK_CACHE[count] = mask
-    return mask
+def _masks(count):
+    """(the low byte of every lane, the low 32 bits of every lane) for `count` lanes."""
+    masks = _MASK_CACHE.get(count)
+    if masks is None:
+        if len(_MASK_CACHE) > 8:
+            _MASK_CACHE.clear()
+        masks = _MASK_CACHE[count] = (
+            int.from_bytes(b"\xff\x00\x00\x00\x00" * count, "little"),
+            int.from_bytes(b"\xff\xff\xff\xff\x00" * count, "little"))
+    return masks
 
 
-def _hash_same_length(keys, length):
-    """Hashes of keys that all have `length` bytes, computed lane-parallel on one big integer."""
+def _start_tables(width):
+    """_new_start_tables(width), remembered: every block of keys of one width needs them."""
+    tables = _START_CACHE.get(width)
+    if tables is None:
+        if len(_START_CACHE) > 64:
+            _START_CACHE.clear()
+        tables = _START_CACHE[width] = _new_start_tables(width)
+    return tables
+
+
+def _new_start_tables(width):
+    """Byte tables for bytes.translate(): key length -> byte i of the lane's starting state.
+
+    A key of length n is padded on the left with width - n spaces, and its lane starts from the
+    state that those steps (h = h * 33 ^ 32) take to 5381, where the key begins.
+    """
+    starts = []
+    state = 5381
+    for _padding in range(width + 1):
+        starts.append(state.to_bytes(_LANE, "little"))
+        state = (state ^ 32) * _INVERSE_OF_33 & _MASK32
+    starts.reverse()
+    starts += [bytes(_LANE)] * (256 - len(starts))
+    return [bytes(start[i] for start in starts) for i in range(_LANE)]
+
+
+def _hash_lanes(keys, lengths):
+    """The hashes of keys (at most _BLOCK) as 5-byte little-endian lanes, in order (bytes)."""
+    width = max(lengths)
+    if width <= _WIDE_KEY:
+        return _lanes(keys, lengths, width)
+    # Every lane is as wide as the longest key: the longest hundredth is hashed one by one.
+    width = min(255, max(_WIDE_KEY, sorted(lengths)[len(lengths) * 99 // 100]))
+    wide = [index for index, length in enumerate(lengths) if length > width]
+    narrow = list(keys)
+    narrow_lengths = list(lengths)
+    for index in wide:
+        narrow[index] = b""
+        narrow_lengths[index] = 0
+    lanes = bytearray(_lanes(narrow, narrow_lengths, width))
+    for index in wide:
+        lanes[_LANE * index:_LANE * index + _LANE] = cdb_hash(keys[index]).to_bytes(_LANE, "little")
+    return bytes(lanes)
+
+
+def _lanes(keys, lengths, width):
+    """_hash_lanes() for keys of at most `width` (< 256) bytes."""
     count = len(keys)
-    joined = b"".join(keys)
-    lanes = bytearray(8 * count)
-    mask = _lane_mask(count)
-    state = int.from_bytes(struct.pack("<Q", 5381) * count, "little")
-    for position in range(length):
-        lanes[0::8] = joined[position::length]
-        state = ((state << 5) + state) ^ int.from_bytes(lanes, "little")
-        # Reducing modulo 2**32 commutes with *33 and with XOR of a byte, so it can wait: a lane
-        # starts below 2**32 and grows by less than 2**5.05 per step, so six steps stay below
-        # 2**64 and no lane carries into its neighbour.
-        if position % 6 == 5:
-            state &= mask
-    state &= mask
+    # "%Nb" pads on the left with spaces; formatting all the keys at once beats bytes.rjust().
+    padded = (b"%" + str(width).encode("ascii") + b"b") * count % tuple(keys)
+    lanes = bytearray(_LANE * count)
+    length_bytes = bytes(lengths)
+    for offset, table in enumerate(_start_tables(width)):
+        lanes[offset::_LANE] = length_bytes.translate(table)
+    state = int.from_bytes(lanes, "little")
+    column, low32 = _masks(count)
+    position = 0
+    while position < width:
+        # Five key bytes per lane and per conversion: int.from_bytes() is the costly step.
+        take = min(_LANE, width - position) if position else (width % _LANE or _LANE)
+        lanes = bytearray(_LANE * count)
+        for offset in range(take):
+            lanes[offset::_LANE] = padded[position + offset::width]
+        chunk = int.from_bytes(lanes, "little")
+        for _step in range(take):
+            state = (state * 33 ^ (chunk & column)) & low32
+            chunk >>= 8
+        position += take
+    return state.to_bytes(_LANE * count, "little")
+
+
+def _all_lanes(keys, lengths):
+    """The hashes of all the keys as 5-byte little-endian lanes, in order (bytes)."""
+    if len(keys) <= _BLOCK:
+        return _hash_lanes(keys, lengths) if keys else b""
+    # Blocks keep the big integers in the CPU caches.
+    return b"".join(_hash_lanes(keys[start:start + _BLOCK], lengths[start:start + _BLOCK])
+                    for start in range(0, len(keys), _BLOCK))
+
+
+def _words(lanes, first):
+    """The 32-bit numbers made of bytes first.. of each little-endian lane, as array("I")."""
+    count = len(lanes) // _LANE
+    buffer = bytearray(4 * count)
+    for offset in range(min(4, _LANE - first)):
+        buffer[offset::4] = lanes[first + offset::_LANE]
     words = array("I")
-    words.frombytes(state.to_bytes(8 * count, "little"))
-    if words.itemsize != 4:  # pragma: no cover - every supported platform has 32-bit "I"
-        return [cdb_hash(key) for key in keys]
-    if struct.pack("=I", 1) != struct.pack("<I", 1):  # pragma: no cover - big-endian hosts
+    words.frombytes(bytes(buffer))
+    if _BIG_ENDIAN:  # pragma: no cover - every platform this runs on is little-endian
         words.byteswap()
-    return words[0::2].tolist()
+    return words
 
 
 def hashes(keys):
     """The CDB hash of every key in the list, in order."""
-    if len(keys) <= _BLOCK:
-        return _hash_block(keys)
-    # Blocks keep each step's working set in the CPU caches.
-    result = []
-    for start in range(0, len(keys), _BLOCK):
-        result += _hash_block(keys[start:start + _BLOCK])
-    return result
-
-
-def _hash_block(keys):
-    count = len(keys)
-    if count < 64:
-        return [cdb_hash(key) for key in keys]
-    lengths = list(map(len, keys))
-    # Group the keys by length without a Python-level loop: a stable sort of the indexes.
-    order = sorted(range(count), key=lengths.__getitem__)
-    sorted_lengths = list(map(lengths.__getitem__, order))
-    sorted_keys = list(map(keys.__getitem__, order))
-    sorted_hashes = []
-    start = 0
-    while start < count:
-        length = sorted_lengths[start]
-        end = bisect.bisect_right(sorted_lengths, length, start)
-        group = sorted_keys[start:end]
-        if end - start < 16:
-            sorted_hashes.extend(map(cdb_hash, group))
-        else:
-            sorted_hashes.extend(_hash_same_length(group, length))
-        start = end
-    result = [0] * count
-    deque(map(result.__setitem__, order, sorted_hashes), maxlen=0)
-    return result
+    keys = list(keys)
+    return _words(_all_lanes(keys, list(map(len, keys))), 0).tolist()
 
 
 def make(keys, values):
@@ -135,76 +186,89 @@ def make(keys, values):
             gc.enable()
 
 
+def _records(keys, values, key_lengths):
+    """The record section (bytes) and each record's position in the file (array("I"), and the end).
+
+    Record headers are looked up, as are the records' sizes (by header): a rules file has few
+    distinct values and key lengths.
+    """
+    distinct_values = set(values)
+    longest = max(key_lengths)
+    pieces = [None] * (3 * len(keys))
+    if len(distinct_values) * (longest + 1) > _HEADER_TABLE_LIMIT:
+        pieces[0::3] = map(_PAIR.pack, key_lengths, map(len, values))
+        sizes = [8 + key_length + len(value) for key_length, value in zip(key_lengths, values)]
+    else:
+        by_value = dict((value, [_PAIR.pack(length, len(value)) for length in range(longest + 1)])
+                        for value in distinct_values)
+        size_by_header = dict((header, 8 + length + len(value))
+                              for value, headers in by_value.items() for length, header in enumerate(headers))
+        pieces[0::3] = map(operator.getitem, map(by_value.__getitem__, values), key_lengths)
+        sizes = map(size_by_header.__getitem__, itertools.islice(pieces, 0, None, 3))
+    try:
+        positions = array("I", itertools.accumulate(itertools.chain((HEADER_SIZE,), sizes)))
+    except OverflowError:
+        raise CdbError("the database would exceed 4 GiB")
+    pieces[1::3] = keys
+    pieces[2::3] = values
+    return b"".join(pieces), positions
+
+
 def _make(keys, values):
     count = len(keys)
     if count != len(values):
         raise ValueError("keys and values differ in number")
-    key_hashes = hashes(keys)
-    positions = []
-    pieces = []
-    pos = HEADER_SIZE
-    for start in range(0, count, _BLOCK):  # blocks keep the working set in the CPU caches
-        block_keys = keys[start:start + _BLOCK]
-        block_values = values[start:start + _BLOCK]
-        key_lengths = list(map(len, block_keys))
-        value_lengths = list(map(len, block_values))
-        sizes = list(map(operator.add, key_lengths, value_lengths))
-        positions += map(operator.add, range(pos, pos + 8 * len(block_keys), 8),
-                         itertools.accumulate(itertools.chain((0,), sizes)))
-        pieces.append(b"".join(itertools.chain.from_iterable(
-            zip(map(_PAIR.pack, key_lengths, value_lengths), block_keys, block_values))))
-        pos += 8 * len(block_keys) + sum(sizes)
-    if pos > _MASK32:
+    if not count:
+        return _PAIR.pack(HEADER_SIZE, 0) * 256
+    key_lengths = list(map(len, keys))
+    body, positions = _records(keys, values, key_lengths)
+    tables_start = positions[-1]
+    if tables_start + 16 * count > _MASK32:
         raise CdbError("the database would exceed 4 GiB")
-    body = b"".join(pieces)
+    lanes = _all_lanes(keys, key_lengths)
+    sizes, bases, slots = _place(lanes[0::_LANE], _words(lanes, 1).tolist(), _entries(lanes, positions))
+    header = array("I", bytes(8 * 256))
+    header[0::2] = array("I", [tables_start + 8 * base for base in bases[:256]])
+    header[1::2] = array("I", sizes)
+    if _BIG_ENDIAN:  # pragma: no cover
+        header.byteswap()
+    return header.tobytes() + body + slots.tobytes()
 
-    # Group by the hash's low byte: a stable sort keeps each table's records in insertion order.
-    low_bytes = bytes(map((255).__and__, key_hashes))
-    order = sorted(range(count), key=low_bytes.__getitem__)
-    bucket_sizes = list(map(low_bytes.count, _BYTE_VALUES))
-    sorted_hashes = list(map(key_hashes.__getitem__, order))
-    sorted_positions = list(map(positions.__getitem__, order))
 
-    # All 256 tables side by side in two flat lists (hash, position), interleaved at the end.
-    slot_hashes = [0] * (2 * count)
-    slot_positions = [0] * (2 * count)
-    header = []
-    start = 0
-    base = 0
-    for size in bucket_sizes:
-        slots = 2 * size
-        header.append(pos + 8 * base)
-        header.append(slots)
-        if not size:
-            continue
-        end = start + size
-        limit = base + slots
-        hashes_here = sorted_hashes[start:end]
-        homes = map(operator.add, map(operator.mod, map(operator.rshift, hashes_here, _EIGHTS),
-                                      itertools.repeat(slots)), itertools.repeat(base))
-        for where, h, p in zip(homes, hashes_here, sorted_positions[start:end]):
-            if slot_positions[where]:
-                # Linear probing: the first free slot from `where` on, wrapping around. DJB's hash
-                # clusters similar keys, so probe runs get long: list.index() scans them in C.
-                try:
-                    where = slot_positions.index(0, where, limit)
-                except ValueError:
-                    where = slot_positions.index(0, base, limit)
-            slot_hashes[where] = h
-            slot_positions[where] = p
-        start = end
-        base = limit
-    end_of_file = pos + 8 * base
-    if end_of_file > _MASK32:
-        raise CdbError("the database would exceed 4 GiB")
-    tables = array("I", bytes(8 * base))
-    tables[0::2] = array("I", slot_hashes)
-    tables[1::2] = array("I", slot_positions)
-    head = array("I", header)
-    if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
-        tables.byteswap()
-        head.byteswap()
-    return head.tobytes() + body + tables.tobytes()
+def _entries(lanes, positions):
+    """Each record's slot entry (hash, position) as one 64-bit item, moved into its slot whole."""
+    count = len(positions) - 1
+    if _BIG_ENDIAN:  # pragma: no cover
+        positions.byteswap()
+    position_bytes = positions.tobytes()
+    entries = bytearray(8 * count)
+    for offset in range(4):
+        entries[offset::8] = lanes[offset::_LANE]
+        entries[4 + offset::8] = position_bytes[offset:4 * count:4]
+    return array("Q", bytes(entries))
+
+
+def _place(tables, homes, entries):
+    """Put each record's entry into its hash table, in insertion order, as cdb_make does.
+
+    tables: each record's table (its hash's low byte); homes: hash >> 8. Returns the slot counts,
+    the first slot of each table (and the end) and all the slots.
+    """
+    counts = collections.Counter(tables)
+    sizes = [2 * counts[table] for table in range(256)]
+    bases = list(itertools.accumulate(itertools.chain((0,), sizes)))
+    slots = array("Q", bytes(8 * bases[256]))
+    occupied = bytearray(bases[256] + 1)  # the last byte stays 0, so find() always succeeds
+    find = occupied.find
+    for table, home, entry in zip(tables, homes, entries):
+        where = bases[table] + home % sizes[table]
+        if occupied[where]:
+            where = find(0, where)
+            if where >= bases[table + 1]:
+                where = find(0, bases[table])
+        occupied[where] = 1
+        slots[where] = entry
+    return sizes, bases, slots
 
 
 def records_section(keys, values):

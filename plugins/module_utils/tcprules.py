@@ -25,6 +25,7 @@ __metaclass__ = type
 import gc
 import hashlib
 import itertools
+import operator
 import re
 
 from ansible_collections.mailops.qmail.plugins.module_utils import addresses
@@ -35,6 +36,13 @@ from ansible_collections.mailops.qmail.plugins.module_utils.validate import Vali
 _ULONG = 1 << 64
 _CHUNK = 1 << 17
 _QUOTES = "\"'/|%#^~!@+;"
+# A range's ends are usually written 0..255 without leading zeros: looked up, not scanned.
+_DECIMALS = [str(number).encode("ascii") for number in range(256)]
+_NUMBERS = dict((text, number) for number, text in enumerate(_DECIMALS))
+_COLON_TO_NEWLINE = bytes.maketrans(b":", b"\n")
+_NOT_LINE_MARKS = bytes(sorted(set(range(256)) - set(b":\n-=@")))
+# A range key: head (through the last dot before the first dash), bottom, top, tail.
+_RANGE_PARTS = re.compile(rb"^((?:[^\n-]*\.)?)([^\n.-]*)-([^\n.]*)(.*)$", re.MULTILINE)
 MANAGED_HEADER = "# Managed by Ansible (mailops.qmail.tcprules): local changes are overwritten.\n"
 
 
@@ -118,26 +126,88 @@ def parse_source(text):
     collecting = gc.isenabled()
     gc.disable()  # hundreds of thousands of small objects, none of them cyclic
     try:
-        if len(text) <= _CHUNK:
-            return _parse_bulk(text)
-        # Slices of whole lines keep each step's working set in the CPU caches.
-        keys = []
-        values = []
-        start = 0
-        while start < len(text):
-            end = text.find(b"\n", start + _CHUNK)
-            end = len(text) if end < 0 else end + 1
-            chunk_keys, chunk_values = _parse_bulk(text[start:end])
-            keys += chunk_keys
-            values += chunk_values
-            start = end
-        return keys, values
+        parsed = _parse_one_colon_lines(text)
+        return parsed if parsed is not None else _parse_chunks(text)
     except TcpRulesError:
         # The line-by-line parser finds the first bad line and names it.
         return _parse_lines(text)
     finally:
         if collecting:
             gc.enable()
+
+
+def _parse_one_colon_lines(text):
+    """parse_source() for the usual text, whose every line but comments has exactly one colon.
+
+    Then one translate() and one split() cut all the lines into key and rest at once. Returns
+    None for any other text; raises TcpRulesError without a line number.
+    """
+    if not text.endswith(b"\n"):
+        text += b"\n"
+    if b"#" in text and (text.startswith(b"#") or b"\n#" in text):
+        text = _without_comments(text)
+    # Each line reduced to its colons, the newline and the '-', '=' and '@' that make a range.
+    marks = text.translate(None, _NOT_LINE_MARKS)
+    if marks.translate(None, b"-=@") != b":\n" * marks.count(b"\n"):
+        return None
+    fields = text.translate(_COLON_TO_NEWLINE).split(b"\n")
+    keys = fields[0:-1:2]
+    rests = fields[1::2]
+    values = list(map(_Instructions().__getitem__, rests))
+    ranges = _range_lines(marks) if b"-" in marks else None
+    if ranges:
+        return _expand_ranges(keys, values, ranges)
+    return keys, values
+
+
+class _Instructions(dict):
+    """The CDB value of each distinct rest of a line, parsed the first time it is looked up."""
+
+    def __missing__(self, rest):
+        # tcprules drops trailing blanks from the line: with one colon, from the rest.
+        value = self[rest] = _parse_instructions(rest.rstrip(b" \t"), 0, rest)
+        return value
+
+
+def _without_comments(text):
+    """The text (ending in a newline) without its lines that start with '#'."""
+    pieces = []
+    start = 0
+    comment = 0 if text.startswith(b"#") else text.find(b"\n#") + 1 or -1
+    while comment >= 0:
+        pieces.append(text[start:comment])
+        start = text.find(b"\n", comment) + 1
+        comment = text.find(b"\n#", start - 1) + 1 or -1
+    pieces.append(text[start:])
+    return b"".join(pieces)
+
+
+def _range_lines(marks):
+    """The numbers of the lines whose key is a range ('-', no '=' or '@'), from their marks."""
+    pieces = (b"\n" + marks).split(b"\n-")
+    # Each piece but the first follows a line whose marks start with '-'; the newlines before it
+    # give that line's number.
+    ends = itertools.accumulate(map(operator.add, map(bytes.count, pieces, itertools.repeat(b"\n")),
+                                    itertools.repeat(1)))
+    return [end - 1 for end, piece in zip(ends, pieces[1:]) if piece.lstrip(b"-")[:1] == b":"]
+
+
+def _parse_chunks(text):
+    """parse_source() for any text, by _parse_bulk() on slices of whole lines."""
+    if len(text) <= _CHUNK:
+        return _parse_bulk(text)
+    # Slices of whole lines keep each step's working set in the CPU caches.
+    keys = []
+    values = []
+    start = 0
+    while start < len(text):
+        end = text.find(b"\n", start + _CHUNK)
+        end = len(text) if end < 0 else end + 1
+        chunk_keys, chunk_values = _parse_bulk(text[start:end])
+        keys += chunk_keys
+        values += chunk_values
+        start = end
+    return keys, values
 
 
 # One match per line tcprules reads: (range flag, address, rest). The flag group is non-empty when
@@ -157,20 +227,28 @@ def _parse_bulk(text):
     keys = list(addresses)
     values = list(map(instructions.__getitem__, rests))
     if any(flags):
-        return _expand_ranges(keys, values, itertools.compress(range(len(keys)), flags))
+        return _expand_ranges(keys, values, list(itertools.compress(range(len(keys)), flags)))
     return keys, values
 
 
 def _expand_ranges(keys, values, ranges):
-    """Replace each range key by the keys it stands for, in one pass."""
+    """Replace each range key (ranges: their indexes, in order) by the keys it stands for."""
+    # One regular expression cuts every range key into head, bottom, top and tail at once.
+    parts = _RANGE_PARTS.findall(b"\n".join([keys[index] for index in ranges]))
     new_keys = []
     new_values = []
     done = 0
-    for index in ranges:
+    for index, (head, bottom, top, tail) in zip(ranges, parts):
+        first = _NUMBERS.get(bottom)
+        if first is None:
+            first = _scan_ulong(bottom, 0, keys[index])
+        last = _NUMBERS.get(top)
+        if last is None:
+            last = min(_scan_ulong(top, 0, keys[index]), 255)
+        expanded = [head + number + tail for number in _DECIMALS[first:last + 1]]
         new_keys += keys[done:index]
-        new_values += values[done:index]
-        expanded = _range_keys(keys[index], 0, keys[index])
         new_keys += expanded
+        new_values += values[done:index]
         new_values += [values[index]] * len(expanded)
         done = index + 1
     new_keys += keys[done:]

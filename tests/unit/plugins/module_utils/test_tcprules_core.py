@@ -13,6 +13,8 @@ import random
 import subprocess
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.mailops.qmail.plugins.module_utils import cdb
 from ansible_collections.mailops.qmail.plugins.module_utils import tcprules
@@ -332,3 +334,52 @@ def test_error_line_number_in_a_large_source():
     assert len(source) > tcprules._CHUNK
     with pytest.raises(tcprules.TcpRulesError, match=r"^line 19001: "):
         tcprules.compile_source(source.replace(b"10.0.76.0:allow", b"10.0.76.0:allowed"))
+
+
+# Source lines as tcprules accepts them, built to reach every branch of the fast parser: comments
+# (with colons), blank and colon-less lines, ranges of every shape, keys with '-' that are not
+# ranges, values holding ':', '-', '=' and '#', trailing blanks.
+_OCTET = st.sampled_from(["0", "1", "9", "10", "127", "255", "256", "007", ""])
+_RANGE = st.builds(lambda head, low, high, tail: head + low + "-" + high + tail,
+                   st.sampled_from(["", "10.", "10.0.", "192.0.2."]), _OCTET,
+                   st.sampled_from(["3", "20", "255", "300", "18446744073709551617", ""]),
+                   st.sampled_from(["", ".", ".5", ".1.2"]))
+_KEY = st.one_of(
+    _RANGE,
+    st.builds(".".join, st.lists(_OCTET, min_size=1, max_size=4)),
+    st.sampled_from(["", "=", "=mail.example.com", "=mail-1.example.com", "=.x-y.example", "joe@10.0.0.1-5",
+                     "1-2=x", "a@b", " #x", "1-2.3-4"]))
+_VALUE = st.sampled_from(["", "x", "a b", "-blocked", "a:b", "a,b", "a=b", "#1", "\u00fc"])
+_RULE = st.builds(
+    lambda key, action, env, blanks: key + ":" + action + "".join(
+        ",%s=%s%s%s" % (name, quote, value, quote) for name, quote, value in env) + blanks,
+    _KEY, st.sampled_from(["allow", "deny"]),
+    st.lists(st.tuples(st.sampled_from(["RELAYCLIENT", "X"]), st.sampled_from(["\"", "'", "/"]), _VALUE),
+             max_size=2),
+    st.sampled_from(["", "", "", " ", "\t ", "  "]))
+_LINE = st.one_of(_RULE, _RULE, _RULE, st.sampled_from(["# comment", "#x:deny", "#", "", "   ", "no colon"]))
+_SOURCE = st.builds(lambda lines, newline: ("\n".join(lines) + newline).encode("utf-8"),
+                    st.lists(_LINE, max_size=40), st.sampled_from(["\n", ""]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SOURCE)
+def test_fast_parser_agrees_with_the_line_by_line_parser(source):
+    assert tcprules.parse_source(source) == tcprules._parse_lines(source)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_RULE.filter(lambda line: line.count(":") == 1), min_size=1, max_size=40),
+       st.lists(st.sampled_from(["# note", "#a:b:c", "#"]), max_size=3))
+def test_one_colon_lines_and_comments_take_the_fast_path(rules, comments):
+    source = ("\n".join(comments + rules + comments) + "\n").encode("utf-8")
+    assert tcprules._parse_one_colon_lines(source) == tcprules._parse_lines(source)
+
+
+@needs_tcprules
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_SOURCE)
+def test_random_sources_compile_like_real_tcprules(tmp_path, source):
+    rc, real = real_tcprules(tmp_path, source)
+    assert rc == 0, real
+    assert tcprules.compile_source(source) == real
