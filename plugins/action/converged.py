@@ -55,6 +55,10 @@ class ActionModule(ActionBase):
             settings = converged.settings_digest(values, applied, task_vars.get("inventory_hostname", ""),
                                                  [converged.collection_digest(), ansible_version])
         else:
+            why_not = converged.incomplete_run(task_vars.get("ansible_run_tags"), task_vars.get("ansible_skip_tags"),
+                                               self._task.check_mode or task_vars.get("ansible_check_mode", False))
+            if why_not:
+                return dict(result, changed=False, skipped=True, msg="not recorded: " + why_not)
             settings = task_vars.get(SETTINGS_FACT)
             if not settings:
                 return dict(result, failed=True,

@@ -46,6 +46,27 @@ def collection_digest(root=_COLLECTION):
     return digest.hexdigest()
 
 
+# Every role of the collection: its tasks are tagged with its name or NAME-part (send-configure).
+ALL_ROLES = ("qmail", "daemontools", "tcpserver", "mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd",
+             "pop3d", "qmtpd", "smarthost")
+
+
+def incomplete_run(run_tags, skip_tags, check_mode):
+    """Why this run must not be recorded as complete, or None when every role ran for real.
+
+    Skipped tags that no task of the collection carries (molecule's `notest`, your own) do not
+    matter; `--tags` anything but all, or skipping a role's tag or `always`, does.
+    """
+    if check_mode:
+        return "a check changes nothing, so it records nothing"
+    if sorted(run_tags or ["all"]) != ["all"]:
+        return "the run was limited to the tags %s" % ", ".join(sorted(run_tags))
+    for tag in sorted(skip_tags or []):
+        if tag == "always" or tag.split("-", 1)[0] in ALL_ROLES:
+            return "the run skipped the tag %s" % tag
+    return None
+
+
 def input_names(names):
     """The variable names that are inputs of a run, among the names given."""
     return sorted(name for name in set(names)

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.mailops.qmail.plugins.module_utils import qmail_log
@@ -462,6 +462,8 @@ KNOWN_HEADS = ["new msg ", "info msg ", "starting delivery ", "delivery ", "stat
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(KNOWN_HEADS), st.text(max_size=80).filter(lambda t: "\n" not in t and "\r" not in t))
 def test_known_heads_with_any_tail_never_raise(tmp_path_factory, head, tail):
+    # "end msg " + digits is a real end line, which the count below must not include
+    assume(head != "end msg " or not any(char.isdigit() for char in tail))
     directory = tmp_path_factory.mktemp("tails") / "qmail-send"
     write_log(directory, "current", [(T0, head + tail), (T0 + 1, "end msg 1")])
     report = report_of(directory)

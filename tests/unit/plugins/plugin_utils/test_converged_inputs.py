@@ -8,6 +8,7 @@ import glob
 import os
 import re
 
+import pytest
 import yaml
 
 from ansible_collections.mailops.qmail.plugins.plugin_utils import converged, preflight
@@ -108,3 +109,22 @@ def test_the_collection_digest_follows_its_code(tmp_path):
     (tmp_path / "roles" / "main.yml").write_text("a: 2\n")
     assert converged.collection_digest(str(tmp_path)) != before
     assert len(converged.collection_digest()) == 64
+
+
+@pytest.mark.parametrize("run_tags, skip_tags, check_mode, recorded", [
+    (["all"], [], False, True),
+    # molecule's own and a user's tags that no task of the collection carries
+    (["all"], ["molecule-notest", "notest", "mine"], False, True),
+    (["all"], [], True, False),
+    (["smtpd"], [], False, False),
+    (["all", "smtpd"], [], False, False),
+    (["all"], ["send-configure"], False, False),
+    (["all"], ["pop3d"], False, False),
+    (["all"], ["always"], False, False),
+])
+def test_only_a_complete_real_run_is_recorded(run_tags, skip_tags, check_mode, recorded):
+    assert (converged.incomplete_run(run_tags, skip_tags, check_mode) is None) == recorded
+
+
+def test_every_role_of_the_collection_counts_for_completeness():
+    assert sorted(converged.ALL_ROLES) == sorted(os.listdir(os.path.join(REPO, "roles")))
