@@ -128,8 +128,22 @@ def certificate_due(path, renew_days, run):
     return not_after - int(renew_days) * 86400
 
 
-def snapshot(spec, run):
-    """Read everything spec names: {files, services, due}."""
+def intended_services(scan_dir):
+    """{name: up or down} as the run left each service to be: down when it has a down file.
+
+    A record holds these rather than svstat's answer: right after a run, svscan may not have
+    started the supervise of a new service yet (it looks every five seconds).
+    """
+    try:
+        names = sorted(n for n in os.listdir(scan_dir) if not n.startswith("."))
+    except OSError:
+        return {}
+    return dict((name, "down" if os.path.exists(os.path.join(scan_dir, name, "down")) else "up") for name in names)
+
+
+def snapshot(spec, run, intended=False):
+    """Read everything spec names: {files, services, due}; the services as the run meant them
+    (intended) or as svstat finds them."""
     roots = list(spec.get("roots") or [])
     roots.extend(path for path in PACKAGE_DATABASES if os.path.exists(path))
     homes = spec.get("homes")
@@ -137,7 +151,9 @@ def snapshot(spec, run):
         roots.extend(home_roots(homes.get("min_uid", 1000), homes.get("maildir", ""), homes.get("users", [])))
     files = file_entries(roots, spec.get("exclude") or ())
     services = {}
-    if spec.get("scan_dir"):
+    if spec.get("scan_dir") and intended:
+        services = intended_services(spec["scan_dir"])
+    elif spec.get("scan_dir"):
         services = dict((entry["name"], entry["state"]) for entry in service_report(spec["scan_dir"], run))
     due = None
     for certificate in spec.get("certificates") or []:

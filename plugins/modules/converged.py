@@ -20,7 +20,8 @@ description:
   - 'The snapshot holds: every file, directory and link under O(spec.roots) (content sha256, mode,
     owner; a Maildir only down to its cur, new and tmp directories), the package database, the
     C(.qmail) files and Maildirs of users from C(spec.homes.min_uid) up, the state (up or down) of
-    every service in O(spec.scan_dir), and the time from which a certificate of
+    every service in O(spec.scan_dir) (recorded as the run meant it: down with a down file, else
+    up; checked with svstat), and the time from which a certificate of
     O(spec.certificates) falls due for renewal.'
   - Normally called through the action of the same name, which computes O(settings) from the play's
     variables on the controller; see docs/speed.md.
@@ -155,7 +156,7 @@ def main():
             spec = (recorded or {}).get("spec") if isinstance(recorded, dict) else None
             if not isinstance(spec, dict):
                 spec = {}
-        current = converged.snapshot(spec, run)
+        current = converged.snapshot(spec, run, intended=params["state"] == "record")
     except (OSError, _io.FileWriteError) as exc:
         module.fail_json(msg="cannot read the host's state: %s" % exc)
     entries = len(current["files"])

@@ -115,3 +115,14 @@ def test_glob_roots_and_many_differences_are_summarised(tree):
         (tree / ("tcp.%d" % index)).write_text("y")
     reasons = converged.differences(recorded, "d", converged.snapshot(pattern, no_commands), 0)
     assert len(reasons) == 11 and reasons[-1] == "and 5 more differences"
+
+
+def test_a_record_holds_the_services_as_the_run_meant_them(tree):
+    # svscan starts a new service's supervise up to five seconds after the run linked it: the
+    # record says up (no down file) or down (a down file), whatever svstat says at that moment.
+    scan = tree / "service"
+    (scan / "qmail-send").mkdir(parents=True)
+    (scan / "qmail-smtpd").mkdir()
+    (scan / "qmail-smtpd" / "down").write_text("")
+    recorded = converged.snapshot(dict(spec(tree), scan_dir=str(scan)), no_commands, intended=True)
+    assert recorded["services"] == {"qmail-send": "up", "qmail-smtpd": "down"}
