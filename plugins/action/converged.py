@@ -11,7 +11,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.ansible_release import __version__ as ansible_version
 from ansible.plugins.action import ActionBase
-from ansible_collections.mailops.qmail.plugins.action.preflight import ActionModule as Preflight
+from ansible_collections.mailops.qmail.plugins.action.preflight import play_variables
 from ansible_collections.mailops.qmail.plugins.plugin_utils import converged, preflight
 
 # The digest taken by the check at the start of the play; the record at its end stores that one,
@@ -35,15 +35,7 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg="roles must be a list of %s, got %r" % (list(preflight.CHECKED_ROLES), roles))
         applied = preflight.with_dependencies(roles)
 
-        variables = Preflight._defaults(self, applied)
-        variables.update(task_vars)
-        templar = self._templar.copy_with_new_env(available_variables=variables)
-
-        def lookup(name):
-            if name not in variables:
-                raise KeyError(name)
-            return templar.template(variables[name])
-
+        variables, lookup = play_variables(self._loader, self._templar, applied, task_vars)
         if state == "check":
             values = {}
             for name in converged.input_names(variables):

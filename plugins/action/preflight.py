@@ -19,6 +19,35 @@ _PREFIX = "mailops.qmail."
 CHECKED_FACT = "mailops_qmail_preflight_roles"
 
 
+def play_variables(loader, templar, roles, task_vars):
+    """The variables of the play as the roles would see them, and a lookup that templates one.
+
+    The roles' defaults files are the lowest layer, the play's variables go over them; the lookup
+    raises KeyError for an unknown name and AnsibleError, naming the variable, for one that cannot
+    be evaluated.
+    """
+    variables = {}
+    for role in roles:
+        path = os.path.join(_ROLES_DIR, role, "defaults", "main.yml")
+        if os.path.exists(path):
+            try:
+                data = loader.load_from_file(path, trusted_as_template=True)
+            except TypeError:  # ansible-core before 2.19 trusts every loaded string
+                data = loader.load_from_file(path)
+            variables.update(data or {})
+    variables.update(task_vars)
+    templar = templar.copy_with_new_env(available_variables=variables)
+
+    def lookup(name):
+        if name not in variables:
+            raise KeyError(name)
+        try:
+            return templar.template(variables[name])
+        except AnsibleError as exc:
+            raise AnsibleError("%s cannot be evaluated: %s" % (name, exc.message))
+    return variables, lookup
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("roles",))
@@ -31,19 +60,6 @@ class ActionModule(ActionBase):
             return []
         names = [role.get_name() for role in play_roles]
         return [name[len(_PREFIX):] for name in names if name.startswith(_PREFIX)]
-
-    def _defaults(self, roles):
-        """The defaults files of the roles, the lowest layer of the variables their tasks see."""
-        merged = {}
-        for role in roles:
-            path = os.path.join(_ROLES_DIR, role, "defaults", "main.yml")
-            if os.path.exists(path):
-                try:
-                    data = self._loader.load_from_file(path, trusted_as_template=True)
-                except TypeError:  # ansible-core before 2.19 trusts every loaded string
-                    data = self._loader.load_from_file(path)
-                merged.update(data or {})
-        return merged
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -65,18 +81,7 @@ class ActionModule(ActionBase):
         if set(roles) <= set(already):
             return dict(result, changed=False, roles=sorted(roles), msg="checked already by this play's preflight")
 
-        variables = self._defaults(preflight.with_dependencies(roles))
-        variables.update(task_vars)
-        templar = self._templar.copy_with_new_env(available_variables=variables)
-
-        def lookup(name):
-            if name not in variables:
-                raise KeyError(name)
-            try:
-                return templar.template(variables[name])
-            except AnsibleError as exc:
-                raise AnsibleError("%s cannot be evaluated: %s" % (name, exc.message))
-
+        lookup = play_variables(self._loader, self._templar, preflight.with_dependencies(roles), task_vars)[1]
         problems = preflight.problems(preflight.Variables(lookup), roles, play_roles)
         result.update(changed=False, roles=sorted(roles), problems=problems)
         if problems:

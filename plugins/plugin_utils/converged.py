@@ -114,9 +114,9 @@ def snapshot_spec(var, roles):
     roots += [scan_dir] if scan_dir else ["/etc/service", "/service"]
     for name in ("smtpd_tcprules_path", "smtpd_submission_tcprules_path", "pop3d_tcprules_path"):
         roots += _rules_paths(_text(var, name))
+    tls_dir = _text(var, "tls_dir") or "/etc/ssl/qmail"
     if "tls" in roles:
-        roots += [_text(var, "tls_dir", "/etc/ssl/qmail") or "/etc/ssl/qmail"]
-        roots += [path for path in (_text(var, "tls_key_file"), _text(var, "tls_cert_file")) if path]
+        roots += [tls_dir] + [path for path in (_text(var, "tls_key_file"), _text(var, "tls_cert_file")) if path]
     if "smtp_auth" in roles:
         roots += [_text(var, "smtp_auth_pwfile_path"), _text(var, "smtp_auth_poppasswd_path")]
     if "pop3d" in roles:
@@ -136,7 +136,6 @@ def snapshot_spec(var, roles):
                       "users": [user for user in users if isinstance(user, str)]},
             "scan_dir": scan_dir or None, "certificates": []}
     if "tls" in roles:
-        tls_dir = _text(var, "tls_dir", "/etc/ssl/qmail") or "/etc/ssl/qmail"
         renew = var.get("tls_renew_days", 30)
         spec["certificates"].append({"path": _text(var, "tls_cert_file") or tls_dir + "/server.crt",
                                      "renew_days": renew if isinstance(renew, int) else 30})
