@@ -364,14 +364,19 @@ def rotated_send_log(directory):
     return directory
 
 
-def test_rotated_files_are_read_in_name_order_then_current(tmp_path):
-    directory = rotated_send_log(tmp_path / "qmail-send")
+def recording_open():
+    """The names of the files the reader opens, and an open_text that notes them."""
     opened = []
 
     def open_text(path):
         opened.append(os.path.basename(path))
         return qmail_log._open_text(path)
+    return opened, open_text
 
+
+def test_rotated_files_are_read_in_name_order_then_current(tmp_path):
+    directory = rotated_send_log(tmp_path / "qmail-send")
+    opened, open_text = recording_open()
     report = qmail_log.collect([str(directory)], list_dir=lambda p: sorted(os.listdir(p), reverse=True),
                                open_text=open_text)
     assert opened == [label(T0 + 10) + ".s", label(T0 + 20) + ".u", "current"]
@@ -383,12 +388,7 @@ def test_rotated_files_are_read_in_name_order_then_current(tmp_path):
 
 def test_a_window_skips_lines_and_files_closed_before_it(tmp_path):
     directory = rotated_send_log(tmp_path / "qmail-send")
-    opened = []
-
-    def open_text(path):
-        opened.append(os.path.basename(path))
-        return qmail_log._open_text(path)
-
+    opened, open_text = recording_open()
     report = qmail_log.collect([str(directory)], since=T0 + 11, until=T0 + 22, open_text=open_text)
     assert opened == [label(T0 + 20) + ".u", "current"]
     assert report["sources"][0]["files"][0] == {"name": label(T0 + 10) + ".s", "lines": 0, "read": False}
