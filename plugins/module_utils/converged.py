@@ -141,9 +141,20 @@ def intended_services(scan_dir):
     return dict((name, "down" if os.path.exists(os.path.join(scan_dir, name, "down")) else "up") for name in names)
 
 
+def daemon_running(name, run):
+    """Whether the init system reports the daemon `name` (Dovecot, spamd, clamd) as running."""
+    if os.path.isdir("/run/systemd/system"):
+        argv = ["systemctl", "is-active", "--quiet", name]
+    elif os.path.exists("/sbin/openrc-run") or os.path.exists("/usr/sbin/openrc-run"):
+        argv = ["rc-service", name, "status"]
+    else:
+        argv = ["service", name, "status"]
+    return run(argv)[0] == 0
+
+
 def snapshot(spec, run, intended=False):
     """Read everything spec names: {files, services, due}; the services as the run meant them
-    (intended) or as svstat finds them."""
+    (intended) or as svstat and the init system find them."""
     roots = list(spec.get("roots") or [])
     roots.extend(path for path in PACKAGE_DATABASES if os.path.exists(path))
     homes = spec.get("homes")
@@ -155,6 +166,9 @@ def snapshot(spec, run, intended=False):
         services = intended_services(spec["scan_dir"])
     elif spec.get("scan_dir"):
         services = dict((entry["name"], entry["state"]) for entry in service_report(spec["scan_dir"], run))
+    # Daemons the init system runs: the roles that install them leave them started.
+    for name in spec.get("daemons") or []:
+        services["init:" + name] = "up" if intended or daemon_running(name, run) else "down"
     due = None
     for certificate in spec.get("certificates") or []:
         when = certificate_due(certificate["path"], certificate.get("renew_days", 0), run)

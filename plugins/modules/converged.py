@@ -21,8 +21,9 @@ description:
     owner; a Maildir only down to its cur, new and tmp directories), the package database, the
     C(.qmail) files and Maildirs of users from C(spec.homes.min_uid) up, the state (up or down) of
     every service in O(spec.scan_dir) (recorded as the run meant it: down with a down file, else
-    up; checked with svstat), and the time from which a certificate of
-    O(spec.certificates) falls due for renewal.'
+    up; checked with svstat), whether each daemon of O(spec.daemons) runs (recorded as started,
+    as the roles leave them; checked with the init system), and the time from which a certificate
+    of O(spec.certificates) falls due for renewal.'
   - Normally called through the action of the same name, which computes O(settings) from the play's
     variables on the controller; see docs/speed.md.
 author:
@@ -78,6 +79,11 @@ options:
         type: list
         elements: dict
         default: []
+      daemons:
+        description: Services of the init system (systemd, OpenRC or sysvinit), such as C(dovecot).
+        type: list
+        elements: str
+        default: []
 """
 
 EXAMPLES = r"""
@@ -131,6 +137,7 @@ def main():
                 homes=dict(type="dict"),
                 scan_dir=dict(type="path"),
                 certificates=dict(type="list", elements="dict", default=[]),
+                daemons=dict(type="list", elements="str", default=[]),
             )),
         ),
         supports_check_mode=True,

@@ -18,7 +18,7 @@ import os
 
 # Role variables are the inputs of a run; these prefixes catch the ones without a default too.
 ROLE_PREFIXES = ("qmail_", "daemontools_", "mta_swap_", "send_", "tls_", "smtp_auth_", "relay_ctrl_",
-                 "smtpd_", "pop3d_", "qmtpd_", "smarthost_", "tcpserver_")
+                 "smtpd_", "pop3d_", "imapd_", "qmtpd_", "smarthost_", "tcpserver_", "content_filter_", "dkim_")
 # Facts the collection sets during a play: outputs, not inputs.
 SET_DURING_PLAY = ("mailops_qmail_preflight_roles", "mailops_qmail_settings", "qmail_binaries_present",
                    "qmail_down_reason", "smtp_auth_smtpd", "relay_ctrl_hooks")
@@ -48,7 +48,7 @@ def collection_digest(root=_COLLECTION):
 
 # Every role of the collection: its tasks are tagged with its name or NAME-part (send-configure).
 ALL_ROLES = ("qmail", "daemontools", "tcpserver", "mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd",
-             "pop3d", "qmtpd", "smarthost")
+             "pop3d", "imapd", "qmtpd", "smarthost", "content_filter", "dkim")
 
 
 def incomplete_run(run_tags, skip_tags, check_mode):
@@ -124,6 +124,11 @@ def snapshot_spec(var, roles):
     if "relay_ctrl" in roles:
         roots += [_text(var, "relay_ctrl_env_dir"), _text(var, "relay_ctrl_spool_dir"),
                   "/etc/cron.d/mailops-qmail-relay-ctrl"]
+    daemons = []
+    if "imapd" in roles:
+        roots += ["/etc/dovecot"] + [path for path in (_text(var, "imapd_certificate"), _text(var, "imapd_key"))
+                                     if path]
+        daemons.append("dovecot")
     exclude = [qmail_home + "/queue",
                # supervise's own state and the logs multilog writes
                "*/supervise/*/supervise", "*/supervise/*/log/supervise", "*/log/main", "/var/log/qmail/*/*",
@@ -134,7 +139,7 @@ def snapshot_spec(var, roles):
     spec = {"roots": sorted(set(root for root in roots if root)), "exclude": exclude,
             "homes": {"min_uid": 1000, "maildir": maildir,
                       "users": [user for user in users if isinstance(user, str)]},
-            "scan_dir": scan_dir or None, "certificates": []}
+            "scan_dir": scan_dir or None, "certificates": [], "daemons": daemons}
     if "tls" in roles:
         renew = var.get("tls_renew_days", 30)
         spec["certificates"].append({"path": _text(var, "tls_cert_file") or tls_dir + "/server.crt",

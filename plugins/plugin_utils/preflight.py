@@ -18,9 +18,11 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mailops.qmail.plugins.filter import network
 from ansible_collections.mailops.qmail.plugins.module_utils import control, dotqmail, tcprules, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
+from ansible_collections.mailops.qmail.plugins.plugin_utils import imapd
 
 # The collection's roles whose variables the preflight judges, and the roles they bring in.
-CHECKED_ROLES = ("mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "qmtpd", "smarthost")
+CHECKED_ROLES = ("mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "imapd", "qmtpd",
+                 "smarthost")
 DEPENDENCIES = {
     "mta_swap": ("qmail",),
     "send": ("qmail", "daemontools"),
@@ -29,6 +31,7 @@ DEPENDENCIES = {
     "relay_ctrl": ("qmail", "daemontools"),
     "smtpd": ("qmail", "daemontools", "tcpserver"),
     "pop3d": ("qmail", "daemontools", "tcpserver"),
+    "imapd": (),
     "qmtpd": ("qmail", "daemontools", "tcpserver"),
     "smarthost": ("qmail",),
 }
@@ -254,6 +257,8 @@ def listening_ports(var, roles):
         fields["pop3d_port"] = var.get("pop3d_port", 110)
         if var.flag("pop3d_tls_enabled"):
             fields["pop3d_tls_port"] = var.get("pop3d_tls_port", 995)
+    if "imapd" in roles:
+        fields.update(imapd.ports(var))
     if "qmtpd" in roles:
         if var.flag("qmtpd_qmtp_enabled"):
             fields["qmtpd_qmtp_port"] = var.get("qmtpd_qmtp_port", 209)
@@ -264,7 +269,8 @@ def listening_ports(var, roles):
 
 # Roles that publish what later roles read (certificate, AUTH settings, relay-ctrl hooks): applied
 # after their reader, the reader would silently serve without them.
-PUBLISHERS = {"tls": ("smtpd", "pop3d"), "smtp_auth": ("smtpd",), "relay_ctrl": ("smtpd", "pop3d")}
+PUBLISHERS = {"tls": ("smtpd", "pop3d", "imapd"), "smtp_auth": ("smtpd",), "relay_ctrl": ("smtpd", "pop3d"),
+              "pop3d": ("imapd",)}
 
 
 def order_problems(play_roles):
@@ -302,6 +308,8 @@ def problems(var, roles, play_roles=()):
         for name in ("qmtpd_qmtp_relay_clients", "qmtpd_qmqp_clients"):
             for index, client in enumerate(var.get(name, []) or []):
                 _valid(found, tcprules.normalize_match, client, "%s[%d]" % (name, index))
+    if "imapd" in roles:
+        _collect(found, imapd.problems, var)
     if "pop3d" in roles and var.get("pop3d_host", None):
         _valid(found, validate.hostname, var.get("pop3d_host"), "pop3d_host")
     if "mta_swap" in roles:

@@ -606,9 +606,11 @@ PWFILE_VARS = ('{"pop3d_checkpassword": "cvm-pwfile", "pop3d_accounts": [{"name"
 
 @pytest.fixture(scope="module")
 def pop3d_with_pwfile(mx):
-    runs = [converge_recap("--limit", "mx", "--tags", "pop3d", "-e", PWFILE_VARS)[0]["mx"]["changed"] for _run in range(2)]
+    # imapd follows pop3d's password checker (imapd_auth auto): one login for POP3 and IMAP.
+    runs = [converge_recap("--limit", "mx", "--tags", "pop3d,imapd", "-e", PWFILE_VARS)[0]["mx"]["changed"]
+            for _run in range(2)]
     yield runs
-    converge_recap("--limit", "mx", "--tags", "pop3d")  # back to cvm-unix
+    converge_recap("--limit", "mx", "--tags", "pop3d,imapd")  # back to cvm-unix and the system accounts
 
 
 def test_pop3_accounts_are_written_hashed_with_the_system_users_ids(mx, pop3d_with_pwfile):
@@ -642,4 +644,86 @@ p.user("roamer@example.test"); p.pass_("roamer-pop-secret")
 print(len(p.list()[1]) > 0)
 p.quit()
 """)
+    assert out == "True"
+
+
+def test_imap_login_with_the_pop3_password_file(mx, client, pop3d_with_pwfile):
+    assert imap(mx, client, "roamer@example.test", "roamer-pop-secret", "print(len(m.select('INBOX')) > 0)") == "True"
+    assert "refused" in imap(mx, client, "roamer@example.test", "wrong")
+
+
+# --- IMAP (Dovecot) over the Maildirs qmail delivers to --------------------------------------------
+
+IMAP = """
+import imaplib, ssl
+ctx = ssl.create_default_context(cadata=%r)
+ctx.check_hostname = False  # the certificate names mx.example.test; the tests reach it as mx
+m = imaplib.IMAP4_SSL("mx", 993, ssl_context=ctx, timeout=30)
+try:
+    m.login(%r, %r)
+except imaplib.IMAP4.error as exc:
+    print("refused", exc)
+    raise SystemExit(0)
+"""
+
+
+def imap(mx, client, user, password, script=""):
+    """Run script with `m` logged in over IMAPS, the server's certificate verified against tls's own."""
+    certificate = mx.file("/var/qmail/control/servercert.pem").content_string
+    certificate = certificate[certificate.index("-----BEGIN CERTIFICATE-----"):]
+    return python_in(client, IMAP % (certificate, user, password) + script)
+
+
+def drop_into_maildir(mx, subject):
+    """A message put where qmail-local puts one (the test's fixture when there is no qmail)."""
+    name = "%d.mailops%d.mx" % (time.time(), os.getpid())
+    sh(mx, "printf 'From: probe@client.example.test\\nSubject: %s\\n\\nover imap\\n' > /home/alice/Maildir/tmp/%s"
+       " && chown alice: /home/alice/Maildir/tmp/%s && mv /home/alice/Maildir/tmp/%s /home/alice/Maildir/new/"
+       % (subject, name, name, name))
+
+
+FIND = """
+m.select("INBOX", readonly=True)
+found = m.search(None, "SUBJECT", %r)[1][0].split()
+print(b"over imap" in m.fetch(found[-1], "(RFC822)")[1][0][1] if found else "not found")
+m.logout()
+"""
+
+
+def test_imap_lists_and_reads_a_message_in_the_maildir(mx, client):
+    drop_into_maildir(mx, "imap-fixture")
+    assert imap(mx, client, "alice", "alice-pop-secret", FIND % "imap-fixture") == "True"
+
+
+def test_imap_refuses_a_wrong_password(mx, client):
+    assert imap(mx, client, "alice", "wrong-password").startswith("refused")
+
+
+def test_imap_offers_login_only_after_starttls(client):
+    out = python_in(client, """
+import imaplib, ssl
+m = imaplib.IMAP4("mx", 143, timeout=30)
+before = sorted(m.capabilities)
+m.starttls(ssl_context=ssl._create_unverified_context())
+after = sorted(m.capabilities)
+m.login("alice", "alice-pop-secret")
+print("LOGINDISABLED" in before, "STARTTLS" in before, "LOGINDISABLED" in after)
+m.logout()
+""")
+    assert out == "True True False"
+
+
+@requires_qmail
+def test_mail_delivered_by_qmail_is_read_over_imap(mx, client):
+    python_in(client, SMTP + """
+s, _ = session(25)
+s.sendmail("someone@client.example.test", ["alice@mx.example.test"], "Subject: e2e-imap\\n\\nover imap\\n")
+s.quit()
+""")
+    out = ""
+    for _attempt in range(30):
+        out = imap(mx, client, "alice", "alice-pop-secret", FIND % "e2e-imap")
+        if out == "True":
+            break
+        time.sleep(1)
     assert out == "True"

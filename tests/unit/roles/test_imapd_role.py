@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: mailops.qmail developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Role imapd: Dovecot's two files as the role renders them for Debian and Gentoo, and the
-grammar that keeps imapd_maildir inside the home directory."""
+"""Role imapd: Dovecot's two files as the role renders them for Debian and Gentoo (the grammar of
+its variables is judged by the preflight: test_imapd_preflight.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,9 +14,6 @@ import sys
 
 import pytest
 import yaml
-
-from ansible.errors import AnsibleFilterError
-from ansible_collections.mailops.qmail.plugins.filter import network
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -106,30 +103,6 @@ def test_send_maildir_name_set_in_the_play_is_followed():
     assert settings(text)["mail_location"] == "maildir:~/Mail.d"
 
 
-def maildir_accepted(value):
-    variables = imapd_vars("Debian")
-    pattern = r.value(variables, "__imapd_maildir_pattern")
-    return re.fullmatch(pattern, value) is not None
-
-
-@pytest.mark.parametrize("value", ["Maildir", ".maildir", "./Maildir/", "mail/Maildir", "Mail.d/", "a..b", "..x"])
-def test_maildir_grammar_accepts_relative_paths_inside_home(value):
-    assert maildir_accepted(value)
-
-
-@pytest.mark.parametrize("value", ["", "/var/mail/x", "..", "../x", "Maildir/../../etc", "./", ".", "a/./b",
-                                   "Maildir\n", "Mail dir", "Maildir:INBOX=/x", "%u", "~/Maildir", "a//b"])
-def test_maildir_grammar_refuses_what_leaves_home_or_is_syntax(value):
-    assert not maildir_accepted(value)
-
-
-def test_the_check_task_uses_the_grammar_in_full():
-    """The assert must match the whole value, or 'Maildir\\n../x' would pass on its first line."""
-    tasks = yaml.safe_load(open(os.path.join(r.ROLES, "imapd", "tasks", "check.yml"), encoding="utf-8"))
-    task = next(t for t in tasks if "maildir" in t["name"])
-    assert any("__imapd_maildir_pattern, match_type='fullmatch'" in cond for cond in task["ansible.builtin.assert"]["that"])
-
-
 @pytest.mark.parametrize("family", ["Debian", "Gentoo"])
 def test_tls_is_required_with_the_tls_roles_certificate_read_in_place(family):
     text = r.render_template("imapd", MAIN, imapd_vars(family))
@@ -214,14 +187,3 @@ def test_the_auth_file_is_read_before_the_packaged_auth_and_the_settings_last():
     assert sorted([os.path.basename(auth), "10-auth.conf", "10-ssl.conf", "10-mail.conf", os.path.basename(main),
                    "90-quota.conf"])[0] == os.path.basename(auth)
     assert sorted(["10-auth.conf", "90-quota.conf", "90-plugin.conf", os.path.basename(main)])[-1] == os.path.basename(main)
-
-
-@pytest.mark.parametrize("family", ["Debian", "Gentoo"])
-def test_port_clash_is_refused_only_when_imaps_is_on(family):
-    on = r.value(imapd_vars(family, imapd_port=993), "__imapd_ports")
-    off = r.value(imapd_vars(family, imapd_port=993, imapd_imaps_enabled=False), "__imapd_ports")
-    with pytest.raises(AnsibleFilterError, match="imapd_tls_port: port 993 is already imapd_port"):
-        network.ports(on)
-    assert network.ports(off)
-    with pytest.raises(AnsibleFilterError, match="imapd_port"):
-        network.ports(r.value(imapd_vars(family, imapd_port=70000), "__imapd_ports"))

@@ -126,3 +126,22 @@ def test_a_record_holds_the_services_as_the_run_meant_them(tree):
     (scan / "qmail-smtpd" / "down").write_text("")
     recorded = converged.snapshot(dict(spec(tree), scan_dir=str(scan)), no_commands, intended=True)
     assert recorded["services"] == {"qmail-send": "up", "qmail-smtpd": "down"}
+
+
+def test_a_daemon_the_init_system_stopped_is_a_difference(tree):
+    """Dovecot is recorded as started (the role starts it); stopped, a complete run is due."""
+    asked = []
+
+    def init(running):
+        def run(argv):
+            asked.append(argv)
+            return (0 if running else 3), "", ""
+        return run
+    with_daemons = dict(spec(tree), daemons=["dovecot"])
+    recorded = converged.load(converged.record("d", {}, converged.snapshot(with_daemons, init(False), intended=True)))
+    assert recorded["snapshot"]["services"] == {"init:dovecot": "up"}
+    assert asked == []
+    assert converged.differences(recorded, "d", converged.snapshot(with_daemons, init(True)), 0) == []
+    assert "dovecot" in asked[-1]
+    reasons = converged.differences(recorded, "d", converged.snapshot(with_daemons, init(False)), 0)
+    assert reasons == ["service init:dovecot is down (was up)"]

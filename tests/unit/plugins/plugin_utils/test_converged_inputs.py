@@ -14,7 +14,7 @@ import yaml
 from ansible_collections.mailops.qmail.plugins.plugin_utils import converged, preflight
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-ROLES = ["mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "qmtpd", "smarthost"]
+ROLES = ["mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "imapd", "qmtpd", "smarthost"]
 # Paths the roles name that are not theirs to keep: the old MTAs' queues (read, then removed with
 # the MTA), a package file copied only to install it, programs they run, and the scan directory's
 # other platform.
@@ -68,6 +68,12 @@ def test_paths_the_user_moves_are_followed():
         assert path in spec["roots"]
     assert "/srv/relay/allow/*" in spec["exclude"]
     assert spec["certificates"] == [{"path": "/srv/tls/server.crt", "renew_days": 30}]
+
+
+def test_the_daemons_the_init_system_runs_are_compared():
+    assert site_spec()["daemons"] == ["dovecot"]
+    spec = converged.snapshot_spec(preflight.Variables(defaults_and_vars().__getitem__), ["send", "smtpd"])
+    assert spec["daemons"] == [] and "/etc/dovecot" not in spec["roots"]
 
 
 def test_the_queue_logs_and_supervise_state_are_left_out():
