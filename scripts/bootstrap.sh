@@ -3,7 +3,8 @@
 # apt packages, a pinned venv, the dependency collections, podman settings.
 source "$(dirname "$0")/lib.sh"
 
-apt_packages=(podman runc debootstrap ucspi-tcp daemontools openssl git rsync)
+# nsd serves the zone of the DNS records' live test (tests/integration), on a port of its own.
+apt_packages=(podman runc debootstrap ucspi-tcp daemontools openssl git rsync nsd)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -12,7 +13,12 @@ if ((${#missing[@]})); then
   mailops_log "apt-get install ${missing[*]}"
   sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
+  # The bench starts the daemons it needs itself: no package may start its own (nsd would take port 53).
+  policy=/usr/sbin/policy-rc.d; own_policy=
+  [ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+                        "${sudo_cmd[@]}" chmod 755 "$policy"; own_policy=1; }
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ -z "$own_policy" ] || "${sudo_cmd[@]}" rm -f "$policy"
 fi
 
 mkdir -p "$MAILOPS_CACHE"

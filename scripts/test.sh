@@ -17,9 +17,9 @@ stage_ansible-lint() { ansible-lint --offline; }
 stage_sanity() { scripts/ansible-test.sh sanity 2>&1 | mailops_quiet_pip; }
 stage_units() { scripts/ansible-test.sh units 2>&1 | mailops_quiet_pip; }
 stage_pytest() {
-  # Bench and role-rendering tests outside tests/unit (which ansible-test runs).
+  # Bench, role-rendering and live-service tests outside tests/unit (which ansible-test runs).
   local dirs=()
-  for d in tests/bench tests/roles; do [ -d "$d" ] && dirs+=("$d"); done
+  for d in tests/bench tests/roles tests/integration; do [ -d "$d" ] && dirs+=("$d"); done
   ((${#dirs[@]})) || { echo "no pytest directories"; return 1; }
   PYTHONPATH=$MAILOPS_SELF:$MAILOPS_COLLECTIONS python -m pytest -q "${dirs[@]}"
 }
