@@ -16,13 +16,13 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mailops.qmail.plugins.filter import network
-from ansible_collections.mailops.qmail.plugins.module_utils import control, dotqmail, tcprules, validate
+from ansible_collections.mailops.qmail.plugins.module_utils import control, dkim, dotqmail, tcprules, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 from ansible_collections.mailops.qmail.plugins.plugin_utils import imapd
 
 # The collection's roles whose variables the preflight judges, and the roles they bring in.
 CHECKED_ROLES = ("mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "imapd", "qmtpd",
-                 "smarthost")
+                 "smarthost", "dkim")
 DEPENDENCIES = {
     "mta_swap": ("qmail",),
     "send": ("qmail", "daemontools"),
@@ -32,6 +32,7 @@ DEPENDENCIES = {
     "smtpd": ("qmail", "daemontools", "tcpserver"),
     "pop3d": ("qmail", "daemontools", "tcpserver"),
     "imapd": (),
+    "dkim": (),
     "qmtpd": ("qmail", "daemontools", "tcpserver"),
     "smarthost": ("qmail",),
 }
@@ -310,6 +311,8 @@ def problems(var, roles, play_roles=()):
                 _valid(found, tcprules.normalize_match, client, "%s[%d]" % (name, index))
     if "imapd" in roles:
         _collect(found, imapd.problems, var)
+    if "dkim" in roles:
+        _collect(found, dkim.problems, var)
     if "pop3d" in roles and var.get("pop3d_host", None):
         _valid(found, validate.hostname, var.get("pop3d_host"), "pop3d_host")
     if "mta_swap" in roles:
