@@ -141,7 +141,8 @@ def snapshot_spec(var, roles):
                       "users": [user for user in users if isinstance(user, str)]},
             "scan_dir": scan_dir or None, "certificates": [], "daemons": daemons}
     if "tls" in roles:
-        renew = var.get("tls_renew_days", 30)
+        acme = var.get("tls_provider", None) == "acme"
+        renew = var.get("tls_acme_renew_days" if acme else "tls_renew_days", 30)
         spec["certificates"].append({"path": _text(var, "tls_cert_file") or tls_dir + "/server.crt",
                                      "renew_days": renew if isinstance(renew, int) else 30})
     return spec

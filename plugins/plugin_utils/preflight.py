@@ -18,7 +18,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mailops.qmail.plugins.filter import network
 from ansible_collections.mailops.qmail.plugins.module_utils import control, dkim, dotqmail, tcprules, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
-from ansible_collections.mailops.qmail.plugins.plugin_utils import imapd
+from ansible_collections.mailops.qmail.plugins.plugin_utils import imapd, tls_acme
 
 # The collection's roles whose variables the preflight judges, and the roles they bring in.
 CHECKED_ROLES = ("mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "imapd", "qmtpd",
@@ -309,6 +309,8 @@ def problems(var, roles, play_roles=()):
         for name in ("qmtpd_qmtp_relay_clients", "qmtpd_qmqp_clients"):
             for index, client in enumerate(var.get(name, []) or []):
                 _valid(found, tcprules.normalize_match, client, "%s[%d]" % (name, index))
+    if "tls" in roles:
+        _collect(found, tls_acme.acme_problems, var)
     if "imapd" in roles:
         _collect(found, imapd.problems, var)
     if "dkim" in roles:

@@ -70,6 +70,8 @@ def test_the_defaults_with_accounts_are_accepted():
     ({"send_control_files": {"databytes": 1000}}, "send_control_files.databytes: control/databytes is written by role smtpd"),
     ({"send_control_files": {"concurrencyincoming": 5}}, "tcpserver_max_connections"),
     ({"qmail_me": "mx example.org"}, "qmail_me"),
+    ({"tls_provider": "acme", "tls_acme_terms_agreed": True, "tls_acme_email": "hostmaster@example.org",
+      "tls_acme_directory": "http://acme.example.org/dir"}, "tls_acme_directory"),
     ({"smtpd_tcprules_rules": [{"match": "192.0.2.1", "env": {"BAD NAME": "x"}}]}, "smtpd_tcprules_rules[0].env"),
     ({"smtpd_tcprules_rules": [{"match": "0.0.0.\u00b2"}]}, "smtpd_tcprules_rules[0].match"),
     ({"smtpd_relay_clients": ["10.0.0.300"]}, "smtpd_relay_clients[0]"),
