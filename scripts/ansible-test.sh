@@ -16,9 +16,10 @@ cp "$MAILOPS_REPO/scripts/support/get_pip_offline.py" "$HOME/.ansible/test/cache
 
 stage=$MAILOPS_CACHE/ansible-test/$MAILOPS_CHECKOUT_KEY/ansible_collections/mailops/qmail
 mkdir -p "$stage"
-# Tracked and untracked-but-not-ignored files, so a work in progress is tested as it stands.
+# Tracked and untracked-but-not-ignored files, so a work in progress is tested as it stands
+# (tracked files deleted in the work tree are listed too, and skipped).
 (cd "$MAILOPS_REPO" && git ls-files -z --cached --others --exclude-standard) |
-  rsync -a --delete --from0 --files-from=- "$MAILOPS_REPO/" "$stage/"
+  rsync -a --delete --ignore-missing-args --from0 --files-from=- "$MAILOPS_REPO/" "$stage/"
 # --delete with --files-from only prunes inside listed directories: remove stale files explicitly.
 (cd "$stage" && find . -type f -not -path './tests/output/*' -printf '%P\n') | while read -r f; do
   [ -e "$MAILOPS_REPO/$f" ] || rm -f "$stage/$f"

@@ -24,9 +24,16 @@ MAILOPS_DEP_COLLECTIONS="containers/podman community/crypto community/general an
 MAILOPS_IMAGE_BASE=localhost/mailops-qmail/debian12-base
 MAILOPS_IMAGE_SYSTEMD=localhost/mailops-qmail/debian12-systemd
 MAILOPS_IMAGE_EXIM4=localhost/mailops-qmail/debian12-exim4
+# Debian 12 booted by sysvinit's /sbin/init, with OpenRC or with Debian's initscripts as rc system.
+MAILOPS_IMAGE_OPENRC=localhost/mailops-qmail/debian12-openrc
+MAILOPS_IMAGE_SYSVINIT=localhost/mailops-qmail/debian12-sysvinit
+MAILOPS_IMAGE_DEBIAN13_BASE=localhost/mailops-qmail/debian13-base
+MAILOPS_IMAGE_DEBIAN13_SYSTEMD=localhost/mailops-qmail/debian13-systemd
+MAILOPS_IMAGE_DEBIAN13_EXIM4=localhost/mailops-qmail/debian13-exim4
 
 export MAILOPS_REPO MAILOPS_CACHE MAILOPS_VENV MAILOPS_COLLECTIONS MAILOPS_SELF MAILOPS_CHECKOUT_KEY
-export MAILOPS_IMAGE_BASE MAILOPS_IMAGE_SYSTEMD MAILOPS_IMAGE_EXIM4
+export MAILOPS_IMAGE_BASE MAILOPS_IMAGE_SYSTEMD MAILOPS_IMAGE_EXIM4 MAILOPS_IMAGE_OPENRC MAILOPS_IMAGE_SYSVINIT
+export MAILOPS_IMAGE_DEBIAN13_BASE MAILOPS_IMAGE_DEBIAN13_SYSTEMD MAILOPS_IMAGE_DEBIAN13_EXIM4
 export CONTAINERS_CONF=$MAILOPS_CACHE/containers.conf
 export ANSIBLE_COLLECTIONS_PATH=$MAILOPS_SELF:$MAILOPS_COLLECTIONS
 export ANSIBLE_CONFIG=$MAILOPS_REPO/ansible.cfg
