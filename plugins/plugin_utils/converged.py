@@ -21,7 +21,8 @@ ROLE_PREFIXES = ("qmail_", "daemontools_", "mta_swap_", "send_", "tls_", "smtp_a
                  "smtpd_", "pop3d_", "imapd_", "qmtpd_", "smarthost_", "tcpserver_", "content_filter_", "dkim_")
 # Facts the collection sets during a play: outputs, not inputs.
 SET_DURING_PLAY = ("mailops_qmail_preflight_roles", "mailops_qmail_settings", "qmail_binaries_present",
-                   "qmail_down_reason", "smtp_auth_smtpd", "relay_ctrl_hooks")
+                   "qmail_down_reason", "smtp_auth_smtpd", "relay_ctrl_hooks", "content_filter_qmailqueue",
+                   "dkim_published", "dkim_qmailqueue")
 # Deliberately slow: the settings hold passwords, and the digest lies on the host.
 _ITERATIONS = 100000
 _COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -104,7 +105,7 @@ def snapshot_spec(var, roles):
              # accounts (qmail's users, and the users validrcptto lists) and the MTA slot
              "/etc/passwd", "/etc/group", "/usr/sbin/sendmail", "/usr/lib/sendmail",
              # svscan at boot, whichever way the host boots
-             "/etc/inittab", "/etc/systemd/system/svscan.service.d",
+             "/etc/inittab", "/etc/init.d/svscan", "/etc/systemd/system/svscan.service.d",
              "/etc/systemd/system/daemontools-run.service.d", "/etc/systemd/system/multi-user.target.wants",
              "/etc/runlevels/default", "/etc/portage/package.use/mailops-qmail",
              # tcprules sources and CDBs in both platforms' places
@@ -129,9 +130,20 @@ def snapshot_spec(var, roles):
         roots += ["/etc/dovecot"] + [path for path in (_text(var, "imapd_certificate"), _text(var, "imapd_key"))
                                      if path]
         daemons.append("dovecot")
+    if "content_filter" in roles:
+        roots += ["/etc/mailops-qmail", "/etc/default/spamd", "/etc/conf.d/spamd",
+                  "/etc/systemd/system/clamav-daemon.service.d", "/etc/systemd/system/clamav-daemon.socket.d"]
+        daemons.append("spamd")
+        if var.flag("content_filter_clamav_enabled", False):
+            facts = var.get("ansible_facts", {}) or {}
+            daemons.append("clamd" if facts.get("os_family") == "Gentoo" else "clamav-daemon")
+    if "dkim" in roles:
+        roots += [_text(var, "dkim_key_dir") or control + "/dkim"]
     exclude = [qmail_home + "/queue",
                # supervise's own state and the logs multilog writes
                "*/supervise/*/supervise", "*/supervise/*/log/supervise", "*/log/main", "/var/log/qmail/*/*",
+               # Python's byte-code caches beside the collection's programs
+               "*/__pycache__",
                # POP-before-SMTP grants come and go with every login
                (_text(var, "relay_ctrl_spool_dir") or "/var/spool/relay-ctrl") + "/allow/*"]
     users = var.get("send_maildir_users", []) or []

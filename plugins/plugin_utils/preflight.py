@@ -18,11 +18,11 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mailops.qmail.plugins.filter import network
 from ansible_collections.mailops.qmail.plugins.module_utils import control, dkim, dotqmail, tcprules, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
-from ansible_collections.mailops.qmail.plugins.plugin_utils import imapd, tls_acme
+from ansible_collections.mailops.qmail.plugins.plugin_utils import content_filter, imapd, tls_acme
 
 # The collection's roles whose variables the preflight judges, and the roles they bring in.
 CHECKED_ROLES = ("mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "imapd", "qmtpd",
-                 "smarthost", "dkim")
+                 "smarthost", "content_filter", "dkim")
 DEPENDENCIES = {
     "mta_swap": ("qmail",),
     "send": ("qmail", "daemontools"),
@@ -33,6 +33,7 @@ DEPENDENCIES = {
     "pop3d": ("qmail", "daemontools", "tcpserver"),
     "imapd": (),
     "dkim": (),
+    "content_filter": ("qmail",),
     "qmtpd": ("qmail", "daemontools", "tcpserver"),
     "smarthost": ("qmail",),
 }
@@ -260,6 +261,8 @@ def listening_ports(var, roles):
             fields["pop3d_tls_port"] = var.get("pop3d_tls_port", 995)
     if "imapd" in roles:
         fields.update(imapd.ports(var))
+    if "content_filter" in roles:
+        fields.update(content_filter.ports(var))
     if "qmtpd" in roles:
         if var.flag("qmtpd_qmtp_enabled"):
             fields["qmtpd_qmtp_port"] = var.get("qmtpd_qmtp_port", 209)
@@ -271,7 +274,7 @@ def listening_ports(var, roles):
 # Roles that publish what later roles read (certificate, AUTH settings, relay-ctrl hooks): applied
 # after their reader, the reader would silently serve without them.
 PUBLISHERS = {"tls": ("smtpd", "pop3d", "imapd"), "smtp_auth": ("smtpd",), "relay_ctrl": ("smtpd", "pop3d"),
-              "pop3d": ("imapd",)}
+              "pop3d": ("imapd",), "content_filter": ("smtpd", "dkim"), "dkim": ("smtpd",)}
 
 
 def order_problems(play_roles):
@@ -315,6 +318,8 @@ def problems(var, roles, play_roles=()):
         _collect(found, imapd.problems, var)
     if "dkim" in roles:
         _collect(found, dkim.problems, var)
+    if "content_filter" in roles:
+        _collect(found, content_filter.content_filter_problems, var)
     if "pop3d" in roles and var.get("pop3d_host", None):
         _valid(found, validate.hostname, var.get("pop3d_host"), "pop3d_host")
     if "mta_swap" in roles:

@@ -727,3 +727,128 @@ s.quit()
             break
         time.sleep(1)
     assert out == "True"
+
+
+# --- content filter (spamd, clamd) and DKIM signing through QMAILQUEUE -----------------------------
+
+FILTER = "/usr/local/lib/mailops-qmail/qmail-filter-queue"
+SIGNER = "/usr/local/lib/mailops-qmail/qmail-dkim-queue"
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def test_spamd_and_clamd_listen_only_where_the_filter_asks(mx):
+    assert mx.socket("tcp://127.0.0.1:783").is_listening
+    assert not mx.socket("tcp://0.0.0.0:783").is_listening
+    assert mx.file("/run/clamav/clamd.ctl").is_socket
+
+
+def test_the_filter_configuration_is_for_qmail_smtpd_only_and_valid(mx):
+    config = mx.file("/etc/mailops-qmail/qmail-filter.json")
+    assert (config.user, config.group, config.mode) == ("root", "nofiles", 0o640)
+    assert json.loads(config.content_string)["spam_action"] == "reject"
+    sh(mx, "python3 -I /usr/local/lib/mailops-qmail/qmail-filter --check /etc/mailops-qmail/qmail-filter.json")
+
+
+def test_every_smtp_message_goes_through_the_filter_and_only_relayed_mail_to_the_signer(mx):
+    assert "export QMAILQUEUE='%s'" % FILTER in mx.file(CONTROL + "/conf-smtpd").content_string
+    outside = sh(mx, "TCPREMOTEIP=192.0.2.1 tcprulescheck /etc/tcp.smtp.cdb")
+    loopback = sh(mx, "TCPREMOTEIP=127.0.0.1 tcprulescheck /etc/tcp.smtp.cdb")
+    submission = sh(mx, "TCPREMOTEIP=192.0.2.1 tcprulescheck /etc/tcp.submission.cdb")
+    assert "QMAILQUEUE" not in outside, outside
+    assert "QMAILQUEUE=" + SIGNER in loopback and "QMAILQUEUE=" + SIGNER in submission, (loopback, submission)
+
+
+def filter_exit(mx, body):
+    """qmail-filter's exit status for a message, run as qmail-smtpd runs it: as qmaild, the
+    message on fd 0, the envelope on fd 1 (qmail-queue's protocol)."""
+    message = "From: probe@client.example.test\\nSubject: filter test\\n\\n%s\\n" % body
+    script = ("import os, subprocess, sys\n"
+              "r, w = os.pipe()\n"
+              "os.write(w, b'Fprobe@client.example.test\\\\0Talice@mx.example.test\\\\0\\\\0'); os.close(w)\n"
+              "p = subprocess.run(['setpriv', '--reuid=qmaild', '--regid=nofiles', '--clear-groups', %r],\n"
+              "                   input=%r.encode(), stdout=r, stderr=subprocess.PIPE)\n"
+              "print(p.returncode, p.stderr.decode().strip())\n" % (FILTER, message))
+    out = python_in(mx, script)
+    return int(out.split()[0]), out
+
+
+@pytest.mark.parametrize("body, reason", [(GTUBE, "spam score"), (EICAR, "Mailops-EICAR-Test")])
+def test_spam_and_viruses_are_rejected_before_qmail_queue(mx, body, reason):
+    status, out = filter_exit(mx, body)
+    assert status == 31 and reason in out, out
+
+
+def test_a_scanner_that_is_down_defers_the_message(mx):
+    sh(mx, "systemctl stop spamd")
+    try:
+        status, out = filter_exit(mx, "an ordinary message")
+    finally:
+        sh(mx, "systemctl start spamd")
+    assert status == 71 and "spamd" in out, out
+
+
+def test_dkim_keys_are_the_signers_alone(mx):
+    for selector in ("s2026", "e2026"):
+        key = mx.file(CONTROL + "/dkim/example.test/%s.private" % selector)
+        assert (key.user, key.mode) == ("qmaild", 0o600)
+
+
+def swaks_data(client, *args):
+    return client.run("swaks --server mx --helo client.example.test --from probe@client.example.test "
+                      "--to alice@mx.example.test " + " ".join(args))
+
+
+@requires_qmail
+@pytest.mark.parametrize("body", [GTUBE, EICAR])
+def test_swaks_spam_and_viruses_get_554(mx, client, body):
+    out = swaks_data(client, "--port 25", "--body", shlex.quote(body))
+    assert "<** 554" in out.stdout, out.stdout
+
+
+@requires_qmail
+def test_an_ordinary_message_is_delivered_with_the_scanners_headers(mx, client):
+    out = swaks_data(client, "--port 25", "--header 'Subject: filter-clean'", "--body 'an ordinary message'")
+    assert out.rc == 0, out.stdout + out.stderr
+    headers = ""
+    for _attempt in range(30):
+        headers = sh(mx, "grep -l -r 'filter-clean' /home/alice/Maildir/new | head -n 1 | xargs -r sed -n '1,/^$/p'")
+        if headers:
+            break
+        time.sleep(1)
+    assert "X-Spam-Status: No" in headers and "X-Virus-Status: Clean" in headers, headers
+
+
+@requires_qmail
+def test_relayed_mail_is_signed_and_dkimpy_verifies_it(mx, client):
+    """Mail a user submits (AUTH on 587) is signed for example.test with both selectors; dkimpy
+    verifies the delivered message against the TXT records the role published (its public keys)."""
+    out = client.run("swaks --server mx --port 587 --tls --helo client.example.test "
+                     "--auth PLAIN --auth-user client@example.test --auth-password client-auth-secret "
+                     "--from alice@example.test --to alice@mx.example.test --header 'Subject: dkim-e2e' "
+                     "--body 'signed by mx'")
+    assert out.rc == 0, out.stdout + out.stderr
+    verified = ""
+    for _attempt in range(30):
+        verified = python_in(mx, """
+import glob, subprocess, dkim
+def dns(name, timeout=5):
+    selector = name.decode().split(".")[0]
+    key = subprocess.run(["openssl", "pkey", "-pubout", "-outform", "DER", "-in",
+                          "/var/qmail/control/dkim/example.test/%s.private" % selector], capture_output=True).stdout
+    import base64
+    if selector == "e2026":
+        key = key[-32:]
+    return ("v=DKIM1; k=%s; p=%s" % ("ed25519" if selector == "e2026" else "rsa",
+                                     base64.b64encode(key).decode())).encode()
+for path in glob.glob("/home/alice/Maildir/new/*"):
+    message = open(path, "rb").read()
+    if b"dkim-e2e" in message:
+        signatures = message.count(b"DKIM-Signature:")
+        checker = dkim.DKIM(message)
+        print(signatures, all(checker.verify(idx=i, dnsfunc=dns) for i in range(signatures)))
+""")
+        if verified:
+            break
+        time.sleep(1)
+    assert verified == "2 True"

@@ -14,12 +14,15 @@ import yaml
 from ansible_collections.mailops.qmail.plugins.plugin_utils import converged, preflight
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-ROLES = ["mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "smtpd", "pop3d", "imapd", "qmtpd", "smarthost"]
+ROLES = ["mta_swap", "send", "tls", "smtp_auth", "relay_ctrl", "content_filter", "dkim", "smtpd", "pop3d", "imapd",
+         "qmtpd", "smarthost"]
 # Paths the roles name that are not theirs to keep: the old MTAs' queues (read, then removed with
 # the MTA), a package file copied only to install it, programs they run, and the scan directory's
 # other platform.
 NOT_MANAGED = ("/var/spool/dma", "/var/spool/mqueue", "/var/spool/nullmailer", "/var/cache", "/usr/bin",
-               "/bin/", "/usr/sbin/nologin", "/etc/shadow")
+               "/bin/", "/usr/sbin/nologin", "/etc/shadow",
+               # ClamAV's signatures are the admin's (freshclam or their own), its socket clamd's
+               "/var/lib/clamav", "/var/run/clamav")
 
 
 def defaults_and_vars():
@@ -71,7 +74,8 @@ def test_paths_the_user_moves_are_followed():
 
 
 def test_the_daemons_the_init_system_runs_are_compared():
-    assert site_spec()["daemons"] == ["dovecot"]
+    assert site_spec()["daemons"] == ["dovecot", "spamd"]
+    assert site_spec(content_filter_clamav_enabled=True)["daemons"] == ["dovecot", "spamd", "clamav-daemon"]
     spec = converged.snapshot_spec(preflight.Variables(defaults_and_vars().__getitem__), ["send", "smtpd"])
     assert spec["daemons"] == [] and "/etc/dovecot" not in spec["roots"]
 
