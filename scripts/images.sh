@@ -38,11 +38,11 @@ build_derived() { # name, context dir, parent image, parent hash
   echo "$hash"
 }
 
-build_suite() { # recipe file, base, systemd and exim4 image names; prints the base's hash
+build_suite() { # recipe file, base, systemd and (optional) exim4 image names; prints the base's hash
   local base_hash systemd_hash
   base_hash=$(build_base "$2" "$1")
   systemd_hash=$(build_derived "$3" "$MAILOPS_REPO/images/systemd" "$2" "$base_hash")
-  build_derived "$4" "$MAILOPS_REPO/images/exim4" "$3" "$systemd_hash" >/dev/null
+  [ -z "${4:-}" ] || build_derived "$4" "$MAILOPS_REPO/images/exim4" "$3" "$systemd_hash" >/dev/null
   echo "$base_hash"
 }
 
@@ -50,8 +50,8 @@ bookworm_hash=$(build_suite "$MAILOPS_REPO/images/debian12.recipe" \
   "$MAILOPS_IMAGE_BASE" "$MAILOPS_IMAGE_SYSTEMD" "$MAILOPS_IMAGE_EXIM4")
 build_derived "$MAILOPS_IMAGE_OPENRC" "$MAILOPS_REPO/images/openrc" "$MAILOPS_IMAGE_BASE" "$bookworm_hash" >/dev/null
 build_derived "$MAILOPS_IMAGE_SYSVINIT" "$MAILOPS_REPO/images/sysvinit" "$MAILOPS_IMAGE_BASE" "$bookworm_hash" >/dev/null
+# Debian 13 needs no exim4 image: no scenario swaps exim out there.
 build_suite "$MAILOPS_REPO/images/debian13.recipe" \
-  "$MAILOPS_IMAGE_DEBIAN13_BASE" "$MAILOPS_IMAGE_DEBIAN13_SYSTEMD" "$MAILOPS_IMAGE_DEBIAN13_EXIM4" >/dev/null
+  "$MAILOPS_IMAGE_DEBIAN13_BASE" "$MAILOPS_IMAGE_DEBIAN13_SYSTEMD" >/dev/null
 mailops_log "images ready: $MAILOPS_IMAGE_BASE $MAILOPS_IMAGE_SYSTEMD $MAILOPS_IMAGE_EXIM4" \
-  "$MAILOPS_IMAGE_OPENRC $MAILOPS_IMAGE_SYSVINIT" \
-  "$MAILOPS_IMAGE_DEBIAN13_BASE $MAILOPS_IMAGE_DEBIAN13_SYSTEMD $MAILOPS_IMAGE_DEBIAN13_EXIM4"
+  "$MAILOPS_IMAGE_OPENRC $MAILOPS_IMAGE_SYSVINIT $MAILOPS_IMAGE_DEBIAN13_BASE $MAILOPS_IMAGE_DEBIAN13_SYSTEMD"
