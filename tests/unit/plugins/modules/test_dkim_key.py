@@ -58,6 +58,21 @@ def test_check_mode_predicts_creation_and_writes_nothing(capsys, key_dir, tmp_pa
     assert fresh["changed"]
 
 
+def test_without_cryptography_only_a_check_for_a_missing_key_can_answer(capsys, key_dir, monkeypatch):
+    """A check run before the role has installed the library predicts the key; anything that must
+    read or make a key says which library is missing."""
+    monkeypatch.setattr(dkim, "HAS_CRYPTOGRAPHY", False)
+    predicted = run(capsys, key_dir, check=True)
+    assert predicted["changed"] and not predicted.get("failed") and predicted["txt_value"] is None
+    refused = run(capsys, key_dir)
+    assert refused["failed"] and "cryptography" in refused["msg"]
+    assert os.listdir(os.path.join(key_dir, "example.org")) == []
+    monkeypatch.setattr(dkim, "HAS_CRYPTOGRAPHY", True)
+    run(capsys, key_dir)
+    monkeypatch.setattr(dkim, "HAS_CRYPTOGRAPHY", False)
+    assert "cryptography" in run(capsys, key_dir, check=True)["msg"]
+
+
 def test_a_mode_change_alone_is_a_change_and_check_mode_predicts_it(capsys, key_dir):
     run(capsys, key_dir, algorithm="ed25519-sha256")
     path = os.path.join(key_dir, "example.org", "s1.private")
