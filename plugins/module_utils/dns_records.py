@@ -622,3 +622,42 @@ def _rdata_text(rdata):
         # Receivers join a TXT record's character-strings without a separator (RFC 7208 3.3).
         return b"".join(rdata.strings).decode("utf-8", "replace")
     return "%d %s" % (rdata.preference, rdata.exchange.to_text())
+
+
+# The argument spec of a `domains` item, shared by mailops.qmail.dns_records and mailops.qmail.health;
+# tests/unit compares it with dns_records' documentation.
+DOMAIN_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    mx=dict(type="list", elements="dict", default=[], options=dict(
+        host=dict(type="str", required=True),
+        preference=dict(type="int", default=10),
+    )),
+    spf=dict(type="dict", options=dict(
+        addresses=dict(type="list", elements="str", default=[]),
+        include=dict(type="list", elements="str", default=[]),
+        mechanisms=dict(type="list", elements="str", default=[]),
+        all=dict(type="str", choices=list(SPF_ALL), default="-all"),
+    )),
+    dkim=dict(type="list", elements="dict", default=[], options=dict(
+        selector=dict(type="str", required=True),
+        public_key=dict(type="str", required=True),
+    )),
+    dmarc=dict(type="dict", options=dict(
+        policy=dict(type="str", choices=list(DMARC_POLICIES), required=True),
+        subdomain_policy=dict(type="str", choices=list(DMARC_POLICIES)),
+        rua=dict(type="list", elements="str", default=[]),
+        ruf=dict(type="list", elements="str", default=[]),
+        pct=dict(type="int"),
+        adkim=dict(type="str", choices=list(ALIGNMENTS)),
+        aspf=dict(type="str", choices=list(ALIGNMENTS)),
+    )),
+    mta_sts=dict(type="dict", options=dict(
+        mode=dict(type="str", choices=list(MTA_STS_MODES), default="enforce"),
+        mx=dict(type="list", elements="str", default=[]),
+        max_age=dict(type="int", default=MTA_STS_DEFAULT_MAX_AGE),
+        id=dict(type="str"),
+    )),
+    tls_rpt=dict(type="dict", options=dict(
+        rua=dict(type="list", elements="str", required=True),
+    )),
+)

@@ -303,48 +303,12 @@ from ansible_collections.mailops.qmail.plugins.module_utils import validate
 from ansible_collections.mailops.qmail.plugins.module_utils._module import QmailModule
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 
-_POLICIES = list(core.DMARC_POLICIES)
-_ALIGNMENTS = list(core.ALIGNMENTS)
 
 
 def main():
     module = QmailModule(
         argument_spec=dict(
-            domains=dict(type="list", elements="dict", required=True, options=dict(
-                name=dict(type="str", required=True),
-                mx=dict(type="list", elements="dict", default=[], options=dict(
-                    host=dict(type="str", required=True),
-                    preference=dict(type="int", default=10),
-                )),
-                spf=dict(type="dict", options=dict(
-                    addresses=dict(type="list", elements="str", default=[]),
-                    include=dict(type="list", elements="str", default=[]),
-                    mechanisms=dict(type="list", elements="str", default=[]),
-                    all=dict(type="str", choices=list(core.SPF_ALL), default="-all"),
-                )),
-                dkim=dict(type="list", elements="dict", default=[], options=dict(
-                    selector=dict(type="str", required=True),
-                    public_key=dict(type="str", required=True),
-                )),
-                dmarc=dict(type="dict", options=dict(
-                    policy=dict(type="str", choices=_POLICIES, required=True),
-                    subdomain_policy=dict(type="str", choices=_POLICIES),
-                    rua=dict(type="list", elements="str", default=[]),
-                    ruf=dict(type="list", elements="str", default=[]),
-                    pct=dict(type="int"),
-                    adkim=dict(type="str", choices=_ALIGNMENTS),
-                    aspf=dict(type="str", choices=_ALIGNMENTS),
-                )),
-                mta_sts=dict(type="dict", options=dict(
-                    mode=dict(type="str", choices=list(core.MTA_STS_MODES), default="enforce"),
-                    mx=dict(type="list", elements="str", default=[]),
-                    max_age=dict(type="int", default=core.MTA_STS_DEFAULT_MAX_AGE),
-                    id=dict(type="str"),
-                )),
-                tls_rpt=dict(type="dict", options=dict(
-                    rua=dict(type="list", elements="str", required=True),
-                )),
-            )),
+            domains=dict(type="list", elements="dict", required=True, options=core.DOMAIN_OPTIONS),
             ttl=dict(type="int", default=3600),
             check=dict(type="bool", default=False),
             nameserver=dict(type="str"),

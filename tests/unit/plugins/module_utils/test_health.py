@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import os
 
 import pytest
@@ -90,10 +91,12 @@ def test_check_paths_names_the_field(value):
 def test_certificate_report_parses_openssl_output(tmp_path):
     cert = tmp_path / "servercert.pem"
     cert.write_text("x")
-    out = "subject=CN = mail.example.org\nnotAfter=Nov 25 08:00:00 2027 GMT\n"
-    report = health.certificate_report(str(cert), lambda argv: (0, out, ""))
-    assert report == {"path": str(cert), "subject": "CN = mail.example.org",
-                      "not_after": "Nov 25 08:00:00 2027 GMT"}
+    out = "subject=CN = mail.example.org\nissuer=C = US, O = Let's Encrypt, CN = R11\nnotAfter=Nov 25 08:00:00 2027 GMT\n"
+    now = datetime.datetime(2027, 11, 20, 9, 0, tzinfo=datetime.timezone.utc)
+    report = health.certificate_report(str(cert), lambda argv: (0, out, ""), now)
+    assert report == {"path": str(cert), "subject": "CN = mail.example.org", "subject_cn": "mail.example.org",
+                      "issuer": "C = US, O = Let's Encrypt, CN = R11", "issuer_cn": "R11",
+                      "not_after": "Nov 25 08:00:00 2027 GMT", "days_left": 4}
     assert health.certificate_report(str(tmp_path / "absent.pem"), None) is None
 
 
