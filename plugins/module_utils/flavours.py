@@ -24,6 +24,7 @@ FLAVOURS = {
         "smtpd_auth_argv": "hostname",
         # SMTPAUTH/FORCETLS variables choose mechanisms, AUTH-required and TLS-before-AUTH (fehcom auth)
         "smtpd_auth_env": False,
+        "smtpd_smtps": False,
         "smtproutes_syntax": "base64",
         "big_concurrency": True,
         "reread_concurrency": True,
@@ -49,6 +50,8 @@ FLAVOURS = {
         # qmail-smtpd CHECKPASSWORD SUBPROGRAM, mechanisms chosen by $SMTPAUTH
         "smtpd_auth_argv": "checkpassword",
         "smtpd_auth_env": True,
+        # qmail-smtpd.c: SMTPS set (any value) runs tls_init() before the greeting (implicit TLS)
+        "smtpd_smtps": True,
         "smtproutes_syntax": "pipe",
         "big_concurrency": False,
         "reread_concurrency": False,
@@ -73,6 +76,7 @@ FLAVOURS = {
         "smtpd_auth_mechanisms": ["PLAIN", "LOGIN"],
         "smtpd_auth_argv": "checkpassword",
         "smtpd_auth_env": False,
+        "smtpd_smtps": False,
         "smtproutes_syntax": "space",
         "big_concurrency": False,
         "reread_concurrency": False,
@@ -97,6 +101,7 @@ FLAVOURS = {
         "smtpd_auth_mechanisms": [],
         "smtpd_auth_argv": None,
         "smtpd_auth_env": False,
+        "smtpd_smtps": False,
         "smtproutes_syntax": "classic",
         "big_concurrency": False,
         "reread_concurrency": False,
@@ -121,6 +126,7 @@ FEATURE_NAMES = {
     "smtpd_tls": "STARTTLS in qmail-smtpd",
     "smtpd_auth": "SMTP AUTH in qmail-smtpd",
     "smtpd_auth_env": "the SMTPAUTH/FORCETLS variables of fehcom's SMTP AUTH (AUTH required, TLS before AUTH)",
+    "smtpd_smtps": "implicit TLS in qmail-smtpd (the SMTPS variable: TLS before the greeting, RFC 8314)",
     "big_concurrency": "concurrency limits above 255 (big-concurrency patch)",
     "reread_concurrency": "rereading concurrency* on HUP (reread-concurrency patch)",
     "regex_bad_lists": "regular expressions in badmailfrom/badmailto (qregex patch)",

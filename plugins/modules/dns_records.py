@@ -304,7 +304,6 @@ from ansible_collections.mailops.qmail.plugins.module_utils._module import Qmail
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 
 
-
 def main():
     module = QmailModule(
         argument_spec=dict(

@@ -16,7 +16,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mailops.qmail.plugins.filter import network
-from ansible_collections.mailops.qmail.plugins.module_utils import control, dkim, dotqmail, tcprules, validate
+from ansible_collections.mailops.qmail.plugins.module_utils import control, dkim, dotqmail, flavours, tcprules, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 from ansible_collections.mailops.qmail.plugins.plugin_utils import content_filter, imapd, tls_acme
 
@@ -197,12 +197,15 @@ def smtpd_problems(var, roles):
     problems = []
     rbl = var.get("smtpd_rbl_servers", []) or []
     submission = var.flag("smtpd_submission_enabled")
+    smtps = var.flag("smtpd_smtps_enabled")
     # Relay clients go into the rules of smtp and of submission: judge each entry once, by its
     # variable, and say which services it would open. An entry that cannot be written is reported
     # as such, once.
     services = "smtp (port %s)" % var.get("smtpd_port", 25)
     if submission:
         services += " and submission (port %s)" % var.get("smtpd_submission_port", 587)
+    if smtps:
+        services += " and implicit-TLS submission (port %s)" % var.get("smtpd_smtps_port", 465)
     entries = []
     for index, client in enumerate(var.get("smtpd_relay_clients", []) or []):
         variable = "smtpd_relay_clients[%d]" % index
@@ -228,10 +231,17 @@ def smtpd_problems(var, roles):
     if percenthack and var.flag("smtpd_relay_reject", True):
         problems.append("send_control_files.percenthack: qmail-smtpd refuses user%%domain@ addresses while "
                         "smtpd_relay_reject is true; set smtpd_relay_reject: false to accept the percent hack")
-    if submission and "smtp_auth" not in roles and not var.get("smtp_auth_smtpd", None):
-        problems.append("smtpd_submission_enabled: the submission service requires SMTP AUTH, but neither "
-                        "mailops.qmail.smtp_auth is applied in this play nor its settings (smtp_auth_smtpd) are "
-                        "known; add smtp_auth to mailops_qmail_services, before smtpd")
+    for flag, service, enabled in (("smtpd_submission_enabled", "submission", submission),
+                                   ("smtpd_smtps_enabled", "implicit-TLS submission", smtps)):
+        if enabled and "smtp_auth" not in roles and not var.get("smtp_auth_smtpd", None):
+            problems.append("%s: the %s service requires SMTP AUTH, but neither "
+                            "mailops.qmail.smtp_auth is applied in this play nor its settings (smtp_auth_smtpd) are "
+                            "known; add smtp_auth to mailops_qmail_services, before smtpd" % (flag, service))
+    if smtps:
+        try:
+            flavours.require(var.get("qmail_flavour", ""), "smtpd_smtps", "smtpd_smtps_enabled")
+        except flavours.FlavourError as exc:
+            problems.append(str(exc))
     return problems
 
 
@@ -255,6 +265,8 @@ def listening_ports(var, roles):
         fields["smtpd_port"] = var.get("smtpd_port", 25)
         if var.flag("smtpd_submission_enabled"):
             fields["smtpd_submission_port"] = var.get("smtpd_submission_port", 587)
+        if var.flag("smtpd_smtps_enabled"):
+            fields["smtpd_smtps_port"] = var.get("smtpd_smtps_port", 465)
     if "pop3d" in roles:
         fields["pop3d_port"] = var.get("pop3d_port", 110)
         if var.flag("pop3d_tls_enabled"):

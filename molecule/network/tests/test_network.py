@@ -181,7 +181,8 @@ def test_passwords_are_stored_hashed(mx):
 
 # --- services ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["qmail-smtpd", "qmail-smtpd-submission", "qmail-pop3d", "qmail-pop3ds"])
+@pytest.mark.parametrize("name", ["qmail-smtpd", "qmail-smtpd-submission", "qmail-pop3d", "qmail-pop3ds"]
+                         + (["qmail-smtpsd"] if FLAVOUR == "sagredo" else []))
 def test_services_are_declared(mx, name):
     service = "/var/qmail/supervise/" + name
     assert mx.file("/etc/service/" + name).linked_to == service
@@ -266,6 +267,7 @@ def test_refused_settings_leave_every_managed_file_as_it_was(mx, extra, reasons,
 
 @pytest.mark.parametrize("tags, extra, message", [
     ("smtpd", '{"smtpd_submission_port": 25}', "smtpd_submission_port: port 25 is already smtpd_port"),
+    ("smtpd", '{"smtpd_smtps_port": 587}', "smtpd_smtps_port: port 587 is already smtpd_submission_port"),
     ("pop3d", '{"pop3d_tls_port": 0}', "pop3d_tls_port: 0 is not a port number from 1 to 65535"),
     ("qmtpd", '{"qmtpd_qmqp_port": 70000}', "qmtpd_qmqp_port: 70000 is not a port number from 1 to 65535"),
 ])
@@ -852,3 +854,51 @@ for path in glob.glob("/home/alice/Maildir/new/*"):
             break
         time.sleep(1)
     assert verified == "2 True"
+
+
+# --- implicit-TLS submission on 465 (RFC 8314) --------------------------------------------------
+
+smtps_only = pytest.mark.skipif(FLAVOUR != "sagredo", reason="implicit TLS is sagredo's SMTPS mode")
+
+
+@smtps_only
+def test_smtps_requires_auth_under_the_submission_rules(mx):
+    out = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-smtpsd; "
+                 "echo \"$TCPSERVER_PORT|$TCPSERVER_RULES|$SMTPAUTH|$FORCETLS|$SMTPS|$QMAIL_SMTP_POST\"'" % CONTROL)
+    assert out.strip() == "465|/etc/tcp.submission.cdb|!|1|1|/usr/bin/cvm-checkpassword /usr/bin/cvm-pwfile /bin/true"
+
+
+@requires_qmail
+@smtps_only
+@pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
+@pytest.mark.parametrize("password, relayed", [("client-auth-secret", True), ("wrong-password", False)])
+def test_swaks_auth_on_port_465_decides_relaying(mx, client, mechanism, password, relayed):
+    forget_pop3_logins(mx)
+    out = swaks(client, "--port 465 --tlsc --auth", mechanism, "--auth-user client@example.test",
+                "--auth-password", password, "--to someone@elsewhere.example")
+    # TLS comes first: the greeting is already read inside TLS (<~), with the tls role's certificate.
+    assert "=== TLS started with cipher" in out.stdout and "CN=mx.example.test" in out.stdout, out.stdout
+    assert re.search(r"^<~  220 ", out.stdout, re.M), out.stdout
+    if relayed:
+        assert out.rc == 0 and re.search(r"^<~  235 ", out.stdout, re.M), out.stdout + out.stderr
+        assert re.search(r"RCPT TO:<someone@elsewhere.example>\n<~  250 ", out.stdout), out.stdout
+    else:
+        assert out.rc != 0 and re.search(r"^<~\* 535 ", out.stdout, re.M), out.stdout + out.stderr
+        assert "RCPT TO" not in out.stdout, out.stdout
+
+
+@requires_qmail
+@smtps_only
+def test_port_465_without_auth_is_refused_before_any_recipient(mx, client):
+    forget_pop3_logins(mx)
+    out = swaks(client, "--port 465 --tlsc --to someone@elsewhere.example")
+    # SMTPAUTH="!" as on 587: MAIL without AUTH gets 530, so no recipient is ever considered.
+    assert out.rc != 0 and re.search(r"^<~\* 530 ", out.stdout, re.M), out.stdout
+    assert "RCPT TO" not in out.stdout, out.stdout
+
+
+@requires_qmail
+@smtps_only
+def test_port_465_says_nothing_in_clear_text(client):
+    out = swaks(client, "--port 465 --timeout 15 --to someone@elsewhere.example")
+    assert out.rc != 0 and not re.search(r"^<-  220 ", out.stdout, re.M), out.stdout

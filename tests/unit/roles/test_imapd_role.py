@@ -9,11 +9,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 import sys
 
 import pytest
-import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 

@@ -66,6 +66,15 @@ def test_the_defaults_with_accounts_are_accepted():
     ({"qmtpd_qmtp_enabled": True, "qmtpd_qmtp_port": 110}, "qmtpd_qmtp_port"),
     ({"smtpd_port": "inf"}, "smtpd_port"),
     ({"smtpd_submission_enabled": "maybe"}, "smtpd_submission_enabled"),
+    ({"smtpd_smtps_enabled": "maybe"}, "smtpd_smtps_enabled"),
+    ({"smtpd_smtps_enabled": True, "smtpd_smtps_port": 25}, "smtpd_smtps_port: port 25 is already smtpd_port"),
+    ({"smtpd_smtps_enabled": True, "smtpd_submission_enabled": True, "smtpd_submission_port": 465},
+     "smtpd_smtps_port: port 465 is already smtpd_submission_port"),
+    ({"smtpd_smtps_enabled": True, "pop3d_tls_enabled": True, "pop3d_tls_port": 465},
+     "pop3d_tls_port: port 465 is already smtpd_smtps_port"),
+    ({"smtpd_smtps_enabled": True, "smtpd_smtps_port": 0}, "smtpd_smtps_port"),
+    ({"smtpd_smtps_enabled": True, "qmail_flavour": "gentoo"}, "smtpd_smtps_enabled needs implicit TLS in qmail-smtpd"),
+    ({"smtpd_smtps_enabled": True, "smtpd_relay_clients": ["0.0.0.0/0"]}, "implicit-TLS submission (port 465)"),
     ({"mta_swap_require_qmail": "perhaps"}, "mta_swap_require_qmail"),
     ({"send_control_files": {"databytes": 1000}}, "send_control_files.databytes: control/databytes is written by role smtpd"),
     ({"send_control_files": {"concurrencyincoming": 5}}, "tcpserver_max_connections"),
@@ -113,6 +122,19 @@ def test_submission_without_smtp_auth_is_refused():
     assert any("smtpd_submission_enabled" in problem for problem in problems)
     published = {"command": ["cvm-checkpassword"], "env": {}, "mechanisms": ["PLAIN"]}
     assert judge(roles=["send", "smtpd"], smtpd_submission_enabled=True, smtp_auth_smtpd=published) == []
+
+
+def test_smtps_without_smtp_auth_is_refused():
+    problems = judge(roles=["send", "smtpd"], smtpd_smtps_enabled=True)
+    assert any(problem.startswith("smtpd_smtps_enabled: the implicit-TLS submission service requires SMTP AUTH")
+               for problem in problems), problems
+    published = {"command": ["cvm-checkpassword"], "env": {}, "mechanisms": ["PLAIN"]}
+    assert judge(roles=["send", "smtpd"], smtpd_smtps_enabled=True, smtp_auth_smtpd=published) == []
+
+
+def test_smtps_port_is_judged_only_when_smtps_runs():
+    assert judge(smtpd_smtps_port=25) == []
+    assert judge(smtpd_smtps_enabled=True) == []
 
 
 def test_a_published_checker_that_accepts_everything_is_refused():
