@@ -600,60 +600,6 @@ print(relay_after_pop3(None), relay_after_pop3("wrong-password"), relay_after_po
     assert out == "553 553 250"
 
 
-# --- POP3 logins from a password file (cvm-pwfile), last: it reconfigures pop3d for a while -------
-
-PWFILE_VARS = ('{"pop3d_checkpassword": "cvm-pwfile", "pop3d_accounts": [{"name": "roamer@example.test", '
-               '"password": "roamer-pop-secret", "system_user": "alice"}]}')
-
-
-@pytest.fixture(scope="module")
-def pop3d_with_pwfile(mx):
-    # imapd follows pop3d's password checker (imapd_auth auto): one login for POP3 and IMAP.
-    runs = [converge_recap("--limit", "mx", "--tags", "pop3d,imapd", "-e", PWFILE_VARS)[0]["mx"]["changed"]
-            for _run in range(2)]
-    yield runs
-    converge_recap("--limit", "mx", "--tags", "pop3d,imapd")  # back to cvm-unix and the system accounts
-
-
-def test_pop3_accounts_are_written_hashed_with_the_system_users_ids(mx, pop3d_with_pwfile):
-    first, second = pop3d_with_pwfile
-    assert first > 0 and second == 0, "the second run with the same accounts must change nothing"
-    pwfile = mx.file("/etc/pop3d.passwd")
-    assert (pwfile.user, pwfile.group, pwfile.mode) == ("root", "root", 0o600)
-    name, hashed, uid, gid, _gecos, home, _shell = pwfile.content_string.strip().split(":")
-    assert (name, uid, gid, home) == ("roamer@example.test", sh(mx, "id -u alice").strip(),
-                                      sh(mx, "id -g alice").strip(), "/home/alice")
-    assert hashed.startswith("$6$") and "roamer-pop-secret" not in pwfile.content_string
-
-
-@pytest.mark.parametrize("password, rc", [("roamer-pop-secret", 0), ("wrong", 100)])
-def test_pop3_password_file_login_becomes_the_system_user(mx, pop3d_with_pwfile, password, rc):
-    # As qmail-popup runs it: as root with conf-pop3d's environment; after a good login the rest
-    # of the chain runs as alice in her home.
-    result = mx.run("printf 'roamer@example.test\\0%s\\0\\0' | sh -c '. %s/conf-pop3d; exec $QMAIL_POP3_CHECKPASSWORD "
-                    "/bin/sh -c \"id -un; pwd\" 3<&0'" % (password, CONTROL))
-    assert result.rc == rc
-    if rc == 0:
-        assert result.stdout.split() == ["alice", "/home/alice"]
-
-
-@requires_qmail
-def test_pop3_password_file_login_opens_the_users_mailbox(client, pop3d_with_pwfile):
-    out = python_in(client, """
-import poplib
-p = poplib.POP3("mx", 110, timeout=30)
-p.user("roamer@example.test"); p.pass_("roamer-pop-secret")
-print(len(p.list()[1]) > 0)
-p.quit()
-""")
-    assert out == "True"
-
-
-def test_imap_login_with_the_pop3_password_file(mx, client, pop3d_with_pwfile):
-    assert imap(mx, client, "roamer@example.test", "roamer-pop-secret", "print(len(m.select('INBOX')) > 0)") == "True"
-    assert "refused" in imap(mx, client, "roamer@example.test", "wrong")
-
-
 # --- IMAP (Dovecot) over the Maildirs qmail delivers to --------------------------------------------
 
 IMAP = """
@@ -764,10 +710,10 @@ def test_every_smtp_message_goes_through_the_filter_and_only_relayed_mail_to_the
 def filter_exit(mx, body):
     """qmail-filter's exit status for a message, run as qmail-smtpd runs it: as qmaild, the
     message on fd 0, the envelope on fd 1 (qmail-queue's protocol)."""
-    message = "From: probe@client.example.test\\nSubject: filter test\\n\\n%s\\n" % body
+    message = "From: probe@client.example.test\nSubject: filter test\n\n%s\n" % body
     script = ("import os, subprocess, sys\n"
               "r, w = os.pipe()\n"
-              "os.write(w, b'Fprobe@client.example.test\\\\0Talice@mx.example.test\\\\0\\\\0'); os.close(w)\n"
+              "os.write(w, b'Fprobe@client.example.test\\0Talice@mx.example.test\\0\\0'); os.close(w)\n"
               "p = subprocess.run(['setpriv', '--reuid=qmaild', '--regid=nofiles', '--clear-groups', %r],\n"
               "                   input=%r.encode(), stdout=r, stderr=subprocess.PIPE)\n"
               "print(p.returncode, p.stderr.decode().strip())\n" % (FILTER, message))
@@ -902,3 +848,57 @@ def test_port_465_without_auth_is_refused_before_any_recipient(mx, client):
 def test_port_465_says_nothing_in_clear_text(client):
     out = swaks(client, "--port 465 --timeout 15 --to someone@elsewhere.example")
     assert out.rc != 0 and not re.search(r"^<-  220 ", out.stdout, re.M), out.stdout
+
+
+# --- POP3 logins from a password file (cvm-pwfile), last: it reconfigures pop3d for a while -------
+
+PWFILE_VARS = ('{"pop3d_checkpassword": "cvm-pwfile", "pop3d_accounts": [{"name": "roamer@example.test", '
+               '"password": "roamer-pop-secret", "system_user": "alice"}]}')
+
+
+@pytest.fixture(scope="module")
+def pop3d_with_pwfile(mx):
+    # imapd follows pop3d's password checker (imapd_auth auto): one login for POP3 and IMAP.
+    runs = [converge_recap("--limit", "mx", "--tags", "pop3d,imapd", "-e", PWFILE_VARS)[0]["mx"]["changed"]
+            for _run in range(2)]
+    yield runs
+    converge_recap("--limit", "mx", "--tags", "pop3d,imapd")  # back to cvm-unix and the system accounts
+
+
+def test_pop3_accounts_are_written_hashed_with_the_system_users_ids(mx, pop3d_with_pwfile):
+    first, second = pop3d_with_pwfile
+    assert first > 0 and second == 0, "the second run with the same accounts must change nothing"
+    pwfile = mx.file("/etc/pop3d.passwd")
+    assert (pwfile.user, pwfile.group, pwfile.mode) == ("root", "root", 0o600)
+    name, hashed, uid, gid, _gecos, home, _shell = pwfile.content_string.strip().split(":")
+    assert (name, uid, gid, home) == ("roamer@example.test", sh(mx, "id -u alice").strip(),
+                                      sh(mx, "id -g alice").strip(), "/home/alice")
+    assert hashed.startswith("$6$") and "roamer-pop-secret" not in pwfile.content_string
+
+
+@pytest.mark.parametrize("password, rc", [("roamer-pop-secret", 0), ("wrong", 100)])
+def test_pop3_password_file_login_becomes_the_system_user(mx, pop3d_with_pwfile, password, rc):
+    # As qmail-popup runs it: as root with conf-pop3d's environment; after a good login the rest
+    # of the chain runs as alice in her home.
+    result = mx.run("printf 'roamer@example.test\\0%s\\0\\0' | sh -c '. %s/conf-pop3d; exec $QMAIL_POP3_CHECKPASSWORD "
+                    "/bin/sh -c \"id -un; pwd\" 3<&0'" % (password, CONTROL))
+    assert result.rc == rc
+    if rc == 0:
+        assert result.stdout.split() == ["alice", "/home/alice"]
+
+
+@requires_qmail
+def test_pop3_password_file_login_opens_the_users_mailbox(client, pop3d_with_pwfile):
+    out = python_in(client, """
+import poplib
+p = poplib.POP3("mx", 110, timeout=30)
+p.user("roamer@example.test"); p.pass_("roamer-pop-secret")
+print(len(p.list()[1]) > 0)
+p.quit()
+""")
+    assert out == "True"
+
+
+def test_imap_login_with_the_pop3_password_file(mx, client, pop3d_with_pwfile):
+    assert imap(mx, client, "roamer@example.test", "roamer-pop-secret", "print(len(m.select('INBOX')) > 0)") == "True"
+    assert "refused" in imap(mx, client, "roamer@example.test", "wrong")
