@@ -39,6 +39,8 @@ USE_MENTION = re.compile(r"\bUSE=([a-z0-9][a-z0-9+_-]*)")
 IUSE_LINE = re.compile(r'^[A-Z_]*IUSE[A-Z_]*="([^"]*)"$')
 CONF_NAME = re.compile(r"\bconf-[a-z0-9]+(?:-[a-z0-9]+)*\b")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# A Gentoo package version (PMS 3.2): numbers, an optional letter and suffixes, a revision.
+VERSION = re.compile(r"^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|p)[0-9]*)*(-r[0-9]+)?$")
 
 
 def relative(path):
@@ -58,6 +60,11 @@ def strings(node):
     elif isinstance(node, list):
         for value in node:
             yield from strings(value)
+
+
+def ebuild_path(atom, version=None):
+    """The ebuild file of a version of atom (the one read when none is given), as the tree names it."""
+    return "%s/%s-%s.ebuild" % (atom, atom.split("/")[1], version or ATOMS[atom]["read"])
 
 
 def iuse(atom):
@@ -223,12 +230,10 @@ def test_the_snapshot_names_its_repository_commit_and_date():
 @pytest.mark.parametrize("atom", sorted(ATOMS))
 def test_every_atom_entry_carries_its_evidence(atom):
     entry = ATOMS[atom]
-    category, package = atom.split("/")
-    assert entry["ebuilds"], atom
-    for version in entry["ebuilds"]:
-        assert version.startswith(package + "-"), (atom, version)
-    ebuild = "%s/%s.ebuild" % (atom, pathlib.PurePosixPath(entry["read"]).stem)
-    assert entry["read"] == ebuild and pathlib.PurePosixPath(entry["read"]).stem in entry["ebuilds"], entry["read"]
+    assert entry["versions"], atom
+    for version in entry["versions"]:
+        assert VERSION.match(version), (atom, version)
+    assert entry["read"] in entry["versions"], (atom, entry["read"])
     assert COMMIT.match(entry["read_at"]), entry["read_at"]
     flags = iuse(atom)
     assert set(entry.get("iuse", [])) <= flags, (atom, entry.get("iuse"), entry.get("iuse_line"))
@@ -251,7 +256,7 @@ def test_every_installed_path_carries_the_line_that_installs_it(entry):
     assert ("atom" in entry) != ("eclass" in entry), entry
     if "atom" in entry:
         evidence = ATOMS[entry["atom"]]
-        assert (entry["source"], entry["read_at"]) == (evidence["read"], evidence["read_at"]), entry
+        assert (entry["source"], entry["read_at"]) == (ebuild_path(entry["atom"]), evidence["read_at"]), entry
     else:
         assert entry["source"] == "eclass/%s.eclass" % entry["eclass"], entry
 
@@ -277,4 +282,5 @@ def test_the_other_evidence_is_pinned_to_commits():
         assert COMMIT.match(SNAPSHOT[key]["read_at"]) and SNAPSHOT[key]["value"]
     for entry in SNAPSHOT["poppasswd"]:
         assert COMMIT.match(entry["read_at"]) and re.match(r"^0[0-7]{3}$", entry["mode"]), entry
-        assert pathlib.PurePosixPath(entry["ebuild"]).stem in ATOMS["net-mail/cmd5checkpw"]["ebuilds"], entry
+        assert entry["ebuild"] in [ebuild_path("net-mail/cmd5checkpw", version)
+                                   for version in ATOMS["net-mail/cmd5checkpw"]["versions"]], entry
