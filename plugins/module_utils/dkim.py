@@ -24,10 +24,10 @@ import json
 import re
 
 try:
-    from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError, hostname
+    from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError, collect, hostname
 except ImportError:
     # On the mail host the signer installs validate.py beside this file under this name.
-    from mailops_validate import ValidationError, hostname  # pylint: disable=import-error
+    from mailops_validate import ValidationError, collect, hostname  # pylint: disable=import-error
 
 try:
     import dkim as dkimpy
@@ -394,16 +394,10 @@ def problems(var):
     """
     found = []
 
-    def judge(check, *args):
-        try:
-            check(*args)
-        except ValidationError as exc:
-            found.append(str(exc))
-
-    judge(key_entries, var.get("dkim_domains", []), "dkim_domains")
-    judge(unsignable, var.get("dkim_unsignable", DEFER), "dkim_unsignable")
-    judge(headers, var.get("dkim_headers", list(DEFAULT_HEADERS)), "dkim_headers")
-    judge(canonicalization, var.get("dkim_canonicalization", DEFAULT_CANONICALIZATION), "dkim_canonicalization")
+    collect(found, key_entries, var.get("dkim_domains", []), "dkim_domains")
+    collect(found, unsignable, var.get("dkim_unsignable", DEFER), "dkim_unsignable")
+    collect(found, headers, var.get("dkim_headers", list(DEFAULT_HEADERS)), "dkim_headers")
+    collect(found, canonicalization, var.get("dkim_canonicalization", DEFAULT_CANONICALIZATION), "dkim_canonicalization")
     user = var.get("dkim_user", "qmaild")
     if not isinstance(user, str) or not _USER.match(user):
         found.append("dkim_user: %r is not a user name (lower-case letters, digits, '_' and '-'); give the "

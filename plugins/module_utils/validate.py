@@ -162,3 +162,13 @@ def single_line(value, field):
                               "text of real characters is accepted"
                               % (field, value, value[exc.start:exc.end]))
     return value
+
+
+def collect(found, check, *args):
+    """Run check(*args); its refusal (a ValidationError) is appended to found as its message.
+
+    The checks that judge a role's variables report every refusal at once with this."""
+    try:
+        check(*args)
+    except ValidationError as exc:
+        found.append(str(exc))

@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.mailops.qmail.plugins.module_utils import flavours, qmail_filter
+from ansible_collections.mailops.qmail.plugins.module_utils import flavours, qmail_filter, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 
 # qmail-filter's setting: the role variable it comes from, and that variable's default
@@ -93,10 +93,7 @@ def content_filter_problems(var):
         found.append("%s: %r is not a number of processes; give a whole number from 1 to %d"
                      % (MAX_CHILDREN[0], children, MAX_SPAMD_CHILDREN))
     for flag in (FRESHCLAM, NETWORK_TESTS):
-        try:
-            var.flag(*flag)
-        except ValidationError as exc:
-            found.append(str(exc))
+        validate.collect(found, var.flag, *flag)
     if var.get("smtpd_qmailqueue", None):
         found.append("smtpd_qmailqueue is %r, and content_filter would make qmail-smtpd run its own QMAILQUEUE "
                      "program (qmail-filter): qmail-smtpd runs only one. Set smtpd_qmailqueue to null to filter "

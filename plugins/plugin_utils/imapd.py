@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.mailops.qmail.plugins.module_utils import dovecot
-from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
+from ansible_collections.mailops.qmail.plugins.module_utils.validate import collect
 
 # Settings the role writes from its own variables (roles/imapd/vars/main.yml __imapd_owned_settings).
 OWNED_SETTINGS = ("protocols", "listen", "mail_location", "ssl", "ssl_cert", "ssl_key", "ssl_min_protocol",
@@ -28,20 +28,14 @@ def problems(var):
     """Every reason to refuse imapd's settings, each naming the variable."""
     found = []
 
-    def judge(check, *args):
-        try:
-            check(*args)
-        except ValidationError as exc:
-            found.append(str(exc))
-
     given = var.get("imapd_maildir", None)
     if given is None:
-        judge(dovecot.maildir, var.get("send_maildir_name", None) or "Maildir",
-              "send_maildir_name (imapd_maildir is null)")
+        collect(found, dovecot.maildir, var.get("send_maildir_name", None) or "Maildir",
+                "send_maildir_name (imapd_maildir is null)")
     else:
-        judge(dovecot.maildir, given, "imapd_maildir")
-    judge(dovecot.listen, var.get("imapd_listen", ["*", "::"]), "imapd_listen")
-    judge(dovecot.extra_settings, var.get("imapd_extra_settings", {}) or {}, OWNED_SETTINGS, "imapd_extra_settings")
+        collect(found, dovecot.maildir, given, "imapd_maildir")
+    collect(found, dovecot.listen, var.get("imapd_listen", ["*", "::"]), "imapd_listen")
+    collect(found, dovecot.extra_settings, var.get("imapd_extra_settings", {}) or {}, OWNED_SETTINGS, "imapd_extra_settings")
     certificate, key = var.get("imapd_certificate", None), var.get("imapd_key", None)
     if (certificate is None) != (key is None):
         found.append("imapd_certificate is %r and imapd_key is %r: set both (a certificate and its key), or "

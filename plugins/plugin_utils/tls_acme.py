@@ -102,12 +102,6 @@ def acme_problems(var):
         return []
     found = []
 
-    def judge(check, *args):
-        try:
-            check(*args)
-        except ValidationError as exc:
-            found.append(str(exc))
-
     def flag(name):
         try:
             return var.flag(name, False)
@@ -131,25 +125,25 @@ def acme_problems(var):
     domains = var.get("tls_acme_domains", None)
     if domains is None:
         domains = [var.get("qmail_me", None)]
-        judge(validate.hostname, domains[0], "qmail_me (tls_acme_domains is null)")
+        validate.collect(found, validate.hostname, domains[0], "qmail_me (tls_acme_domains is null)")
     else:
         found.extend(domain_problems(domains, challenge))
-    judge(validate.integer, var.get("tls_acme_renew_days", 30), "tls_acme_renew_days", 1, MAX_RENEW_DAYS,
-          " (days before expiry at which a new certificate is ordered)")
-    judge(validate.port, var.get("tls_acme_http_port", 80), "tls_acme_http_port")
+    validate.collect(found, validate.integer, var.get("tls_acme_renew_days", 30), "tls_acme_renew_days", 1,
+                     MAX_RENEW_DAYS, " (days before expiry at which a new certificate is ordered)")
+    validate.collect(found, validate.port, var.get("tls_acme_http_port", 80), "tls_acme_http_port")
     webroot = var.get("tls_acme_webroot", None)
     if webroot is not None:
-        judge(_absolute_path, webroot, "tls_acme_webroot",
-              "the document root your web server serves for every name in tls_acme_domains, or null")
+        validate.collect(found, _absolute_path, webroot, "tls_acme_webroot",
+                         "the document root your web server serves for every name in tls_acme_domains, or null")
     hook = var.get("tls_acme_dns_hook", None)
     if challenge == "dns-01" and not hook:
         found.append("tls_acme_dns_hook: %r; tls_acme_challenge dns-01 needs the absolute path of a program that "
                      "publishes and removes the TXT records (see the role's documentation)" % (hook,))
     elif hook is not None:
-        judge(_absolute_path, hook, "tls_acme_dns_hook", "a program called as HOOK deploy|clean RECORD VALUE")
+        validate.collect(found, _absolute_path, hook, "tls_acme_dns_hook", "a program called as HOOK deploy|clean RECORD VALUE")
     ca_path = var.get("tls_acme_ca_path", None)
     if ca_path is not None:
-        judge(_absolute_path, ca_path, "tls_acme_ca_path", "a PEM file of CA certificates on the host, or null")
+        validate.collect(found, _absolute_path, ca_path, "tls_acme_ca_path", "a PEM file of CA certificates on the host, or null")
     key_type = var.get("tls_acme_account_key_type", "ECC")
     if key_type not in ACCOUNT_KEY_TYPES:
         found.append("tls_acme_account_key_type: %r is not one of %s" % (key_type, ", ".join(ACCOUNT_KEY_TYPES)))
