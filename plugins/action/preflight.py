@@ -58,7 +58,9 @@ class ActionModule(ActionBase):
             play_roles = self._task.get_play().get_roles()
         except AttributeError:
             return []
-        names = [role.get_name() for role in play_roles]
+        # include_role appends its role to the same list, for every host at once: a role another host
+        # included (site.yml gives each host its own services) is no role of this host's play.
+        names = [role.get_name() for role in play_roles if not getattr(role, "from_include", False)]
         return [name[len(_PREFIX):] for name in names if name.startswith(_PREFIX)]
 
     def run(self, tmp=None, task_vars=None):
