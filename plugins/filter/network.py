@@ -16,6 +16,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.mailops.qmail.plugins.module_utils.flavours import (
+    FLAVOURS,
     FlavourError,
     flavour_info,
     require,
@@ -246,6 +247,62 @@ def smtpd_auth(flavour, me, auth, required=False, field="smtp_auth"):
     return {"post": post, "env": env}
 
 
+SMTPS_METHODS = ("auto", "native", "stunnel")
+
+# What qmail-smtpd must be told when stunnel speaks the TLS in front of it, since it sees a clear-text
+# session. sagredo (qmail-smtpd.c, branch no-chkuser-vpopmail): FORCETLS=0, or AUTH answers 538 until
+# a STARTTLS that must not happen; DISABLETLS=1 hides STARTTLS and answers it 502, so no client tries
+# TLS inside TLS.
+_STUNNEL_SMTPD_ENV = {
+    "sagredo": {"FORCETLS": "0", "DISABLETLS": "1"},
+}
+
+
+def _flavours_with(feature):
+    return ", ".join(sorted(name for name, info in FLAVOURS.items() if info.get(feature)))
+
+
+def smtps_method(flavour, tls="auto", field="smtpd_smtps_tls"):
+    """How qmail-smtpsd speaks implicit TLS: 'native' (qmail-smtpd's own SMTPS mode) or 'stunnel'.
+
+    tls: the role's choice; auto = native where the flavour has it, else stunnel. Implicit-TLS
+    submission requires AUTH before MAIL (RFC 8314, as submission on 587), so a flavour whose
+    qmail-smtpd cannot require it is refused either way: stunnel adds the TLS, not the AUTH.
+    """
+    if tls not in SMTPS_METHODS:
+        _fail("%s=%r: choose one of %s" % (field, tls, ", ".join(SMTPS_METHODS)))
+    if not _checked(supports, flavour, "smtpd_auth_env"):
+        _fail("smtpd_smtps_enabled: implicit-TLS submission requires SMTP AUTH before MAIL, and the %r flavour's "
+              "qmail-smtpd cannot require it (stunnel adds the TLS, not the AUTH); turn it off or install a "
+              "flavour that can (%s)" % (flavour, _flavours_with("smtpd_auth_env")))
+    native = supports(flavour, "smtpd_smtps")
+    if tls == "native" and not native:
+        _fail("%s=native: the %r flavour's qmail-smtpd cannot speak TLS before its greeting (only %s can); "
+              "set %s to stunnel or auto" % (field, flavour, _flavours_with("smtpd_smtps"), field))
+    if tls == "auto":
+        return "native" if native else "stunnel"
+    return tls
+
+
+def smtps_auth(flavour, me, auth, method):
+    """qmail-smtpsd's AUTH words and environment for the method smtps_method chose.
+
+    native: the submission wiring (AUTH required) plus SMTPS. stunnel: the same wiring, plus what
+    the flavour needs behind stunnel.
+    """
+    field = "smtpd_smtps_enabled"
+    if not auth:
+        _fail("%s requires SMTP AUTH, but no password checker is configured: apply the "
+              "mailops.qmail.smtp_auth role before this one" % field)
+    if method == "native":
+        wiring = smtpd_auth(flavour, me, auth, True, field)
+        return {"post": wiring["post"], "env": dict(wiring["env"], SMTPS="1")}
+    if method != "stunnel":
+        _fail("%s: unknown implicit-TLS method %r (native or stunnel)" % (field, method))
+    wiring = smtpd_auth(flavour, me, auth, True, field)
+    return {"post": wiring["post"], "env": dict(wiring["env"], **_STUNNEL_SMTPD_ENV.get(flavour, {}))}
+
+
 # What control/localiphost names when relay tricks are refused: qmail-smtpd rewrites
 # user@[its own IP] to user@LOCALIPHOST before the rcpthosts check, and this name is in no
 # rcpthosts, so address literals get 553 from untrusted clients instead of local delivery.
@@ -429,6 +486,8 @@ class FilterModule(object):
             "qmail_rblsmtpd_words": rblsmtpd_words,
             "qmail_open_relay_problems": open_relay_problems,
             "qmail_smtpd_auth": smtpd_auth,
+            "qmail_smtps_method": smtps_method,
+            "qmail_smtps_auth": smtps_auth,
             "qmail_smtpd_control_files": smtpd_control_files,
             "qmail_tls_param_files": tls_param_files,
             "qmail_tls_remote_files": tls_remote_files,

@@ -16,7 +16,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.mailops.qmail.plugins.filter import network
-from ansible_collections.mailops.qmail.plugins.module_utils import control, dkim, dotqmail, flavours, tcprules, validate
+from ansible_collections.mailops.qmail.plugins.module_utils import control, dkim, dotqmail, tcprules, validate
 from ansible_collections.mailops.qmail.plugins.module_utils.validate import ValidationError
 from ansible_collections.mailops.qmail.plugins.plugin_utils import content_filter, imapd, tls_acme
 
@@ -238,10 +238,8 @@ def smtpd_problems(var, roles):
                             "mailops.qmail.smtp_auth is applied in this play nor its settings (smtp_auth_smtpd) are "
                             "known; add smtp_auth to mailops_qmail_services, before smtpd" % (flag, service))
     if smtps:
-        try:
-            flavours.require(var.get("qmail_flavour", ""), "smtpd_smtps", "smtpd_smtps_enabled")
-        except flavours.FlavourError as exc:
-            problems.append(str(exc))
+        # The role decides with the same function (its __smtpd_smtps_method), so the two cannot disagree.
+        _valid(problems, network.smtps_method, var.get("qmail_flavour", ""), var.get("smtpd_smtps_tls", "auto"))
     return problems
 
 

@@ -23,6 +23,8 @@ ROLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles")
 CHECKER = ["/usr/bin/cvm-checkpassword", "/usr/lib/cvm/cvm-pwfile"]
 PUBLISHED = {"command": CHECKER, "env": {"CVM_PWFILE_PATH": "/etc/smtp-auth.passwd"},
              "mechanisms": ["PLAIN", "LOGIN"], "force_tls": True}
+# What mailops.qmail.smtp_auth publishes on flavours without FORCETLS.
+PUBLISHED_NO_FORCETLS = dict(PUBLISHED, force_tls=False)
 
 
 def environment(kind):
@@ -32,6 +34,7 @@ def environment(kind):
                keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     # Ansible's combine; its default() expects Ansible's own undefined values, so Jinja's stays.
     env.filters["combine"] = CoreFilters().filters()["combine"]
+    env.filters["comment"] = CoreFilters().filters()["comment"]
     env.filters.update({"mailops.qmail." + name: func for name, func in FilterModule().filters().items()})
     return env
 
@@ -131,10 +134,11 @@ def test_smtps_differs_from_submission_only_in_port_and_implicit_tls():
     assert "SMTPS" not in conf(variables, "__smtpd_main"), "port 25 keeps STARTTLS"
 
 
-@pytest.mark.parametrize("flavour", ["gentoo", "jms"])
-def test_smtps_on_a_flavour_without_required_auth_fails_naming_the_setting(flavour):
-    with pytest.raises(AnsibleError, match="smtpd_smtps_enabled"):
-        value(smtpd_vars(qmail_flavour=flavour), "__smtpd_smtps_auth")
+@pytest.mark.parametrize("flavour, tls", [("notqmail", "auto"), ("gentoo", "auto"), ("gentoo", "stunnel"),
+                                          ("jms", "native")])
+def test_smtps_on_a_flavour_that_cannot_require_auth_fails_naming_the_setting(flavour, tls):
+    with pytest.raises(AnsibleError, match="smtpd_smtps_enabled: implicit-TLS submission requires SMTP AUTH before MAIL"):
+        value(smtpd_vars(qmail_flavour=flavour, smtpd_smtps_tls=tls), "__smtpd_smtps_method")
 
 
 def test_smtps_without_smtp_auth_fails_naming_the_setting():
@@ -172,3 +176,140 @@ def test_smtps_refuses_to_start_without_the_tls_roles_certificate():
     assert render(variables, stat["ansible.builtin.stat"]["path"]) == "/var/qmail/control/servercert.pem"
     assert refusal["ansible.builtin.assert"]["that"] == "%s.stat.exists" % stat["register"]
     assert "mailops.qmail.tls" in refusal["ansible.builtin.assert"]["fail_msg"]
+
+
+# --- stunnel in front of qmail-smtpd (smtpd_smtps_tls: stunnel, or a flavour with required AUTH but no SMTPS) ---
+
+STUNNEL_CASES = {
+    "sagredo-stunnel": dict(qmail_flavour="sagredo", smtpd_smtps_tls="stunnel"),
+}
+# A chain before qmail-smtpd, so the test sees stunnel run all of it and in order.
+CHAIN = dict(smtpd_pre=["/usr/bin/fixcrio"], smtpd_rbl_servers=["zen.example.org"])
+ENV_NAMES = ["SMTPS", "SMTPAUTH", "FORCETLS", "DISABLETLS"]
+
+
+def stunnel_conf(variables):
+    """stunnel-smtpsd.conf as service.yml's template task writes it, as {key: value}."""
+    text = run(TEXT, TEXT.get_template("stunnel-smtpsd.conf.j2"),
+               Variables(variables, ansible_managed="Ansible managed"))
+    settings = {}
+    for line in text.splitlines():
+        if line and not line.startswith(";"):
+            key, setting = line.split(" = ", 1)
+            settings[key] = setting
+    return text, settings
+
+
+def smtps_item():
+    task = service_task("ansible.builtin.include_role")
+    return next(entry for entry in task["loop"] if entry["name"] == "qmail-smtpsd")
+
+
+@pytest.mark.parametrize("case, expected", [
+    # AUTH still required before MAIL; qmail-smtpd sees clear text, so AUTH without STARTTLS, and no STARTTLS.
+    ("sagredo-stunnel", ["", "!", "0", "1"]),
+])
+def test_conf_smtpsd_behind_stunnel_has_no_smtps_and_tells_qmail_smtpd_what_it_needs(case, expected):
+    variables = smtpd_vars(**STUNNEL_CASES[case])
+    assert value(variables, "__smtpd_smtps_method") == "stunnel"
+    text = conf(variables, "__smtpd_smtps")
+    assert "SMTPS" not in text
+    assert source(text, ENV_NAMES) == expected
+    assert source(text, ["TCPSERVER_PORT", "TCPSERVER_RULES"]) == ["465", "/etc/tcp.submission.cdb"]
+
+
+@pytest.mark.parametrize("case", sorted(STUNNEL_CASES))
+def test_stunnel_runs_exactly_the_chain_conf_smtpsd_describes(case):
+    variables = smtpd_vars(**dict(STUNNEL_CASES[case], **CHAIN))
+    text, settings = stunnel_conf(variables)
+    # What the run script would run without stunnel: its command, split by a real shell after sourcing conf-smtpsd.
+    script = conf(variables, "__smtpd_smtps") + "\nset -- " + value(variables, "__smtpd_command") + '\nprintf "%s\\n" "$@"'
+    expanded = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert expanded[:4] == ["/usr/bin/fixcrio", "rblsmtpd", "-r", "zen.example.org"]
+    assert "/var/qmail/bin/qmail-smtpd" in expanded and expanded[-1] == "/bin/true"
+    assert settings["execArgs"].split(" ") == expanded
+    assert settings["exec"] == expanded[0]
+    assert settings["cert"] == "/var/qmail/control/servercert.pem"
+    assert settings["sslVersionMin"] == "TLSv1.2" and "accept" not in settings, "inetd mode: tcpserver accepts"
+    assert "; Ansible managed" in text.splitlines(), "every line outside the settings is a stunnel comment"
+
+
+@pytest.mark.parametrize("family, case, command", [
+    ("Debian", "sagredo-stunnel", "/usr/bin/stunnel4 /var/qmail/control/stunnel-smtpsd.conf"),
+    ("Gentoo", "sagredo-stunnel", "/usr/bin/stunnel /var/qmail/control/stunnel-smtpsd.conf"),
+])
+def test_tcpserver_hands_each_smtps_connection_to_stunnel(family, case, command):
+    variables = smtpd_vars(family, **STUNNEL_CASES[case])
+    assert render(variables, smtps_item()["command"]) == command
+
+
+def test_native_smtps_keeps_qmail_smtpd_under_tcpserver():
+    variables = smtpd_vars()
+    assert value(variables, "__smtpd_smtps_method") == "native"
+    assert render(variables, smtps_item()["command"]) == \
+        "${QMAIL_SMTP_PRE} /var/qmail/bin/qmail-smtpd ${QMAIL_SMTP_POST}"
+    assert source(conf(variables, "__smtpd_smtps"), ENV_NAMES) == ["1", "!", "1", ""]
+
+
+def stunnel_tasks():
+    """The install, template, report and removal tasks, by what they do."""
+    service = tasks("service.yml")
+    return {
+        "install": next(t for t in tasks("install.yml") if "ansible.builtin.package" in t),
+        "template": next(t for t in service if "ansible.builtin.template" in t),
+        "report": next(t for t in service if "ansible.builtin.debug" in t),
+        "remove": next(t for t in service if "ansible.builtin.file" in t),
+    }
+
+
+@pytest.mark.parametrize("overrides, present", [
+    (dict(STUNNEL_CASES["sagredo-stunnel"]), True),
+    ({}, False),  # native on sagredo
+    (dict(STUNNEL_CASES["sagredo-stunnel"], smtpd_smtps_enabled=False), False),
+    (dict(qmail_flavour="notqmail", smtp_auth_smtpd=None, smtpd_smtps_enabled=False), False),
+])
+def test_stunnel_is_installed_and_configured_only_in_stunnel_mode_and_its_settings_removed_otherwise(overrides, present):
+    variables = smtpd_vars(**overrides)
+    found = stunnel_tasks()
+    for name in ("install", "template", "report"):
+        assert render(variables, "{{ %s }}" % found[name]["when"]) is present, name
+    assert render(variables, "{{ %s }}" % found["remove"]["when"]) is not present
+    assert render(variables, found["remove"]["ansible.builtin.file"]["path"]) == \
+        render(variables, found["template"]["ansible.builtin.template"]["dest"]) == "/var/qmail/control/stunnel-smtpsd.conf"
+
+
+@pytest.mark.parametrize("family, packages", [("Debian", ["stunnel4"]), ("Gentoo", ["net-misc/stunnel"])])
+def test_smtpd_installs_the_same_stunnel_as_pop3d(family, packages):
+    pop3d = load("pop3d", "vars", family + ".yml")
+    variables = smtpd_vars(family, **STUNNEL_CASES["sagredo-stunnel"])
+    assert render(variables, stunnel_tasks()["install"]["ansible.builtin.package"]["name"]) == packages
+    assert packages == pop3d["__pop3d_stunnel_packages"]
+    assert value(variables, "__smtpd_stunnel_program") == pop3d["__pop3d_stunnel_program"]
+
+
+def test_the_run_says_that_465_goes_through_stunnel():
+    report = stunnel_tasks()["report"]
+    variables = Variables(smtpd_vars(**STUNNEL_CASES["sagredo-stunnel"]), **report.get("vars", {}))
+    message = render(variables, report["ansible.builtin.debug"]["msg"])
+    assert message.startswith("Implicit-TLS submission (port 465) is served through stunnel in front of qmail-smtpd")
+    assert "\n" not in message
+
+
+FLAVOURS = ["gentoo", "jms", "notqmail", "sagredo"]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("tls", ["auto", "native", "stunnel"])
+def test_the_role_and_the_preflight_agree_on_every_flavour_and_choice(flavour, tls):
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.mailops.qmail.plugins.plugin_utils import preflight
+    settings = {"qmail_flavour": flavour, "smtpd_smtps_tls": tls, "smtpd_smtps_enabled": True,
+                "smtp_auth_smtpd": PUBLISHED}
+    refused = [p for p in preflight.smtpd_problems(preflight.Variables(settings.__getitem__), ["smtpd", "smtp_auth"])
+               if "smtps" in p]
+    try:
+        method = value(smtpd_vars(**settings), "__smtpd_smtps_method")
+    except AnsibleError as exc:
+        assert refused and refused[0] in str(exc)
+    else:
+        assert refused == [] and method in ("native", "stunnel")

@@ -174,6 +174,74 @@ def test_auth_settings_a_flavour_cannot_honour_are_errors(flavour, auth, require
         network.smtpd_auth(flavour, "mx", auth, required, "smtpd_submission_enabled")
 
 
+# --- implicit TLS (465): native or stunnel ------------------------------------------------------
+
+@pytest.mark.parametrize("tls, method", [("auto", "native"), ("native", "native"), ("stunnel", "stunnel")])
+def test_smtps_method_is_native_unless_stunnel_is_asked_for(tls, method):
+    assert network.smtps_method("sagredo", tls) == method
+
+
+@pytest.mark.parametrize("flavour, tls, message", [
+    ("notqmail", "auto", r"smtpd_smtps_enabled: implicit-TLS submission requires SMTP AUTH before MAIL.*'notqmail'"
+                         r".*cannot require it.*\(sagredo\)"),
+    ("notqmail", "stunnel", "stunnel adds the TLS, not the AUTH"),
+    # gentoo and jms offer AUTH but cannot refuse MAIL without it, as for submission on 587.
+    ("gentoo", "auto", r"'gentoo' flavour's qmail-smtpd cannot require it"),
+    ("gentoo", "stunnel", "stunnel adds the TLS, not the AUTH"),
+    ("jms", "stunnel", r"'jms' flavour's qmail-smtpd cannot require it"),
+    ("sagredo", "sslserver", r"smtpd_smtps_tls='sslserver': choose one of auto, native, stunnel"),
+    ("sagredo", None, r"smtpd_smtps_tls=None"),
+    ("vanilla", "auto", "unknown qmail flavour 'vanilla'"),
+])
+def test_smtps_method_refusals_name_the_variable_and_the_reason(flavour, tls, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        network.smtps_method(flavour, tls)
+
+
+@pytest.mark.parametrize("flavour", sorted(network.FLAVOURS))
+def test_smtps_is_served_exactly_where_submission_can_require_auth(flavour):
+    """465 and 587 are the same service (RFC 8314): the flavours that may have one may have the other."""
+    try:
+        network.smtpd_auth(flavour, "mx", dict(AUTH_CVM, force_tls=False), True, "smtpd_submission_enabled")
+        submission = True
+    except AnsibleFilterError:
+        submission = False
+    try:
+        network.smtps_method(flavour, "stunnel")
+        smtps = True
+    except AnsibleFilterError:
+        smtps = False
+    assert smtps == submission
+
+
+def test_native_smtps_is_submission_with_tls_before_the_greeting():
+    submission = network.smtpd_auth("sagredo", "mx", AUTH_CVM, True)
+    smtps = network.smtps_auth("sagredo", "mx", AUTH_CVM, "native")
+    assert smtps["post"] == submission["post"]
+    assert smtps["env"] == dict(submission["env"], SMTPS="1")
+    assert (smtps["env"]["SMTPAUTH"], smtps["env"]["FORCETLS"]) == ("!", "1")
+
+
+@pytest.mark.parametrize("force_tls", [True, False])
+def test_sagredo_behind_stunnel_requires_auth_without_starttls(force_tls):
+    smtps = network.smtps_auth("sagredo", "mx", dict(AUTH_CVM, force_tls=force_tls), "stunnel")
+    # qmail-smtpd sees clear text: FORCETLS=1 would answer AUTH 538 until a STARTTLS inside the TLS.
+    assert smtps["env"]["FORCETLS"] == "0" and smtps["env"]["DISABLETLS"] == "1"
+    assert smtps["env"]["SMTPAUTH"] == "!" and "SMTPS" not in smtps["env"]
+    assert smtps["post"] == AUTH_CVM["command"] + ["/bin/true"]
+
+
+@pytest.mark.parametrize("method", ["native", "stunnel"])
+def test_smtps_without_a_password_checker_is_refused_whatever_the_method(method):
+    with pytest.raises(AnsibleFilterError, match="smtpd_smtps_enabled requires SMTP AUTH.*smtp_auth role"):
+        network.smtps_auth("sagredo", "mx", None, method)
+
+
+def test_smtps_auth_refuses_a_method_smtps_method_never_returns():
+    with pytest.raises(AnsibleFilterError, match="unknown implicit-TLS method 'auto'"):
+        network.smtps_auth("sagredo", "mx", AUTH_CVM, "auto")
+
+
 # --- conf files ---------------------------------------------------------------------------------
 
 def test_shell_assignments_quote_every_value():

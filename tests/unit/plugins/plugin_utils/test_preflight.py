@@ -73,7 +73,10 @@ def test_the_defaults_with_accounts_are_accepted():
     ({"smtpd_smtps_enabled": True, "pop3d_tls_enabled": True, "pop3d_tls_port": 465},
      "pop3d_tls_port: port 465 is already smtpd_smtps_port"),
     ({"smtpd_smtps_enabled": True, "smtpd_smtps_port": 0}, "smtpd_smtps_port"),
-    ({"smtpd_smtps_enabled": True, "qmail_flavour": "gentoo"}, "smtpd_smtps_enabled needs implicit TLS in qmail-smtpd"),
+    ({"smtpd_smtps_enabled": True, "qmail_flavour": "notqmail"}, "smtpd_smtps_enabled: implicit-TLS submission requires"),
+    ({"smtpd_smtps_enabled": True, "qmail_flavour": "gentoo", "smtpd_smtps_tls": "stunnel"},
+     "'gentoo' flavour's qmail-smtpd cannot require it"),
+    ({"smtpd_smtps_enabled": True, "smtpd_smtps_tls": "sslserver"}, "smtpd_smtps_tls='sslserver'"),
     ({"smtpd_smtps_enabled": True, "smtpd_relay_clients": ["0.0.0.0/0"]}, "implicit-TLS submission (port 465)"),
     ({"mta_swap_require_qmail": "perhaps"}, "mta_swap_require_qmail"),
     ({"send_control_files": {"databytes": 1000}}, "send_control_files.databytes: control/databytes is written by role smtpd"),
@@ -135,6 +138,15 @@ def test_smtps_without_smtp_auth_is_refused():
 def test_smtps_port_is_judged_only_when_smtps_runs():
     assert judge(smtpd_smtps_port=25) == []
     assert judge(smtpd_smtps_enabled=True) == []
+
+
+@pytest.mark.parametrize("tls", ["auto", "native", "stunnel"])
+def test_smtps_is_accepted_where_auth_can_be_required(tls):
+    assert judge(smtpd_smtps_enabled=True, qmail_flavour="sagredo", smtpd_smtps_tls=tls) == []
+
+
+def test_a_smtps_method_on_a_flavour_without_smtps_is_not_judged_while_smtps_is_off():
+    assert judge(qmail_flavour="gentoo", smtpd_smtps_tls="native") == []
 
 
 def test_a_published_checker_that_accepts_everything_is_refused():
