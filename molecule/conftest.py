@@ -7,6 +7,7 @@ backend, and exact about file contents). Tests that need running qmail are marke
 import os
 import re
 import subprocess
+import textwrap
 
 import pytest
 import testinfra
@@ -40,6 +41,26 @@ def hosts(platforms):
 def host(hosts, platforms):
     """The scenario's first platform, for single-host scenarios."""
     return hosts[platforms[0]]
+
+
+def platform(name):
+    """A module fixture named after platform `name`: its testinfra host (`mx = platform("mx")`)."""
+    @pytest.fixture(scope="module", name=name)
+    def _host(hosts):
+        return hosts[name]
+    return _host
+
+
+def sh(host, command):
+    """The output of a command that must succeed on host."""
+    result = host.run(command)
+    assert result.rc == 0, command + "\n" + result.stdout + result.stderr
+    return result.stdout
+
+
+def python_in(host, script):
+    """What a Python script prints on host, run by the host's python3."""
+    return sh(host, "python3 - <<'PY'\n%s\nPY" % textwrap.dedent(script)).strip()
 
 
 def run_playbook(playbook, *extra_args):

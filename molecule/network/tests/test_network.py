@@ -4,31 +4,18 @@ import json
 import os
 import re
 import shlex
-import textwrap
 import time
 
 import pytest
 
-from conftest import converge_recap, failed_run_output, requires_qmail, run_playbook
+from conftest import converge_recap, failed_run_output, platform, python_in, requires_qmail, run_playbook, sh
 
 CONTROL = "/var/qmail/control"
 FLAVOUR = os.environ.get("MAILOPS_QMAIL_FLAVOUR") or "sagredo"
 
 
-@pytest.fixture(scope="module")
-def mx(hosts):
-    return hosts["mx"]
-
-
-@pytest.fixture(scope="module")
-def client(hosts):
-    return hosts["client"]
-
-
-def sh(host, command):
-    result = host.run(command)
-    assert result.rc == 0, result.stdout + result.stderr
-    return result.stdout
+mx = platform("mx")
+client = platform("client")
 
 
 # --- nothing else takes the MTA's place ----------------------------------------------------------
@@ -333,10 +320,6 @@ def test_a_run_limited_by_tags_or_in_check_mode_records_nothing(mx):
 
 
 # --- end to end, with qmail ----------------------------------------------------------------------
-
-def python_in(host, script):
-    return sh(host, "python3 - <<'PY'\n%s\nPY" % textwrap.dedent(script)).strip()
-
 
 SMTP = """
 import smtplib, ssl
