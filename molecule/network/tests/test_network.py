@@ -60,6 +60,12 @@ def test_conf_files_give_the_run_script_what_appendix_b1_names(mx):
     assert mx.file(CONTROL + "/concurrencyincoming").content_string == "40\n"
 
 
+def test_tcpserver_names_the_host_as_control_me(mx):
+    # TCPLOCALHOST is what qmail-smtpd writes after "by" in its Received line.
+    opts = sh(mx, "cd %s && sh -c '. ./conf-common; echo $TCPSERVER_OPTS'" % CONTROL).split()
+    assert opts[opts.index("-l") + 1] == "mx.example.test"
+
+
 def test_submission_requires_auth(mx):
     out = sh(mx, "cd %s && sh -c '. ./conf-common; . ./conf-smtpd-submission; echo \"$TCPSERVER_PORT|$SMTPAUTH\"'" % CONTROL)
     assert out.strip() == "587|!"
