@@ -294,13 +294,11 @@ def smtps_auth(flavour, me, auth, method):
     if not auth:
         _fail("%s requires SMTP AUTH, but no password checker is configured: apply the "
               "mailops.qmail.smtp_auth role before this one" % field)
-    if method == "native":
-        wiring = smtpd_auth(flavour, me, auth, True, field)
-        return {"post": wiring["post"], "env": dict(wiring["env"], SMTPS="1")}
-    if method != "stunnel":
+    if method not in ("native", "stunnel"):
         _fail("%s: unknown implicit-TLS method %r (native or stunnel)" % (field, method))
     wiring = smtpd_auth(flavour, me, auth, True, field)
-    return {"post": wiring["post"], "env": dict(wiring["env"], **_STUNNEL_SMTPD_ENV.get(flavour, {}))}
+    extra = {"SMTPS": "1"} if method == "native" else _STUNNEL_SMTPD_ENV.get(flavour, {})
+    return {"post": wiring["post"], "env": dict(wiring["env"], **extra)}
 
 
 # What control/localiphost names when relay tricks are refused: qmail-smtpd rewrites
