@@ -25,8 +25,8 @@ stage_pytest() {
   PYTHONPATH=$MAILOPS_SELF:$MAILOPS_COLLECTIONS python -m pytest -q "${dirs[@]}"
 }
 stage_docs() { python scripts/docs.py --check && antsibull-changelog lint; }
+# The images are built before any stage starts (below).
 stage_molecule() {
-  bash scripts/images.sh
   local scenario failed=0 logs status pids=() names=()
   logs=$(mktemp -d)
   # Side by side (their containers and networks have distinct names): most of a converge is
@@ -61,6 +61,12 @@ record() { # stage, status, seconds
   results+=("$line")
   if [ "$2" = passed ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
+run_stage() { # stage name, function; sets status
+  local start=$SECONDS
+  echo "=== stage $1"
+  if "$2"; then status=passed; else status=FAILED; fi
+  record "$1" "$status" $((SECONDS - start))
+}
 for stage in "${selected[@]}"; do
   declare -F "stage_$stage" >/dev/null || { echo "unknown stage $stage (stages: ${STAGES[*]})" >&2; exit 2; }
 done
@@ -78,10 +84,7 @@ if [[ " ${selected[*]} " == *" molecule "* ]]; then
   if [[ " ${selected[*]} " == *" galaxy-install "* ]]; then
     galaxy_dir=$(mktemp -d "$MAILOPS_CACHE/galaxy-molecule.XXXXXX")
     trap 'rm -rf "$galaxy_dir"' EXIT
-    echo "=== stage galaxy-install"
-    start=$SECONDS
-    if stage_galaxy-install_for_molecule; then status=passed; else status=FAILED; fi
-    record galaxy-install "$status" $((SECONDS - start))
+    run_stage galaxy-install stage_galaxy-install_for_molecule
     galaxy_done=1
     # Only the installed copy and the dependencies: the checkout's own link stays off the path.
     [ "$status" = passed ] && export ANSIBLE_COLLECTIONS_PATH=$galaxy_dir/installed:$MAILOPS_COLLECTIONS
@@ -95,10 +98,7 @@ fi
 for stage in "${selected[@]}"; do
   [ "$stage" = molecule ] && continue
   [ "$stage" = galaxy-install ] && [ -n "$galaxy_done" ] && continue
-  echo "=== stage $stage"
-  start=$SECONDS
-  if "stage_$stage"; then status=passed; else status=FAILED; fi
-  record "$stage" "$status" $((SECONDS - start))
+  run_stage "$stage" "stage_$stage"
 done
 if [ -n "$molecule_pid" ]; then
   echo "=== stage molecule (started with the first stage)"

@@ -29,10 +29,6 @@ options:
     vars:
       - name: inventory_hostname
       - name: ansible_host
-  remote_user:
-    description: The user commands run as in the container (through setpriv); root when unset.
-    vars:
-      - name: ansible_user
   pipelining:
     description: Send the module on stdin instead of copying it.
     default: true
@@ -112,9 +108,6 @@ class Connection(ConnectionBase):
     def _run(self, argv, in_data=None, stdout=subprocess.PIPE):
         """argv run inside the container's namespaces, as root, with podman exec's environment."""
         command = ["nsenter", "-t", self._pid, "-m", "-u", "-i", "-n", "-p", "-C", "--", "/usr/bin/env", "-i"] + _ENV
-        user = self.get_option("remote_user")
-        if user and user != "root":
-            command += ["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups"]
         process = subprocess.Popen([to_bytes(word, errors="surrogate_or_strict") for word in command + argv],
                                    stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE)
         out, err = process.communicate(in_data)
